@@ -1,0 +1,149 @@
+import { SwitchboardError } from '../../errors.js'
+import type { Broker, BrokerListener } from '../broker.js'
+
+/** Receives, synchronously, every payload the bus carries for one attached channel. */
+export type MemoryBusReceiver = (payload: string) => void
+
+/**
+ * The in-process "network" shared by {@link MemoryBroker}s. Brokers built on one bus behave
+ * like nodes of one cluster, which lets tests run several nodes in one process. The bus hands
+ * payloads over synchronously and in call order; brokers make delivery asynchronous.
+ */
+export class MemoryBus {
+  readonly #channels = new Map<string, Set<MemoryBusReceiver>>()
+
+  /**
+   * Attaches `receiver` to `channel` and returns the function that detaches it (idempotent).
+   * Used by {@link MemoryBroker}; a channel with no receivers left is forgotten.
+   */
+  attach(channel: string, receiver: MemoryBusReceiver): () => void {
+    let receivers = this.#channels.get(channel)
+    if (receivers === undefined) {
+      receivers = new Set()
+      this.#channels.set(channel, receivers)
+    }
+    receivers.add(receiver)
+    return () => {
+      const current = this.#channels.get(channel)
+      if (current === undefined || !current.delete(receiver)) return
+      if (current.size === 0) this.#channels.delete(channel)
+    }
+  }
+
+  /** Hands `payload` to every receiver attached to `channel`, synchronously, in attach order. */
+  dispatch(channel: string, payload: string): void {
+    const receivers = this.#channels.get(channel)
+    if (receivers === undefined) return
+    // A copy, so a receiver that detaches (or attaches) during dispatch cannot skip another.
+    for (const receiver of [...receivers]) receiver(payload)
+  }
+
+  /** How many channels have at least one receiver (0 once everything is unsubscribed; for leak tests). */
+  get channelCount(): number {
+    return this.#channels.size
+  }
+}
+
+/** Options of {@link MemoryBroker}. */
+export interface MemoryBrokerOptions {
+  /** The bus shared with other "nodes". Default: a private bus, so the broker only reaches itself. */
+  bus?: MemoryBus
+  /**
+   * Called when the listener throws; delivery to other nodes and of later payloads goes on.
+   * Must not throw. Default: `process.emitWarning` with the error.
+   */
+  onError?: (error: unknown, channel: string) => void
+}
+
+/**
+ * A {@link Broker} for single-process use and tests: real fan-out over a {@link MemoryBus},
+ * never a mock. Payloads reach listeners asynchronously (one microtask per delivery) and, as
+ * microtasks run in order, in publish order per publisher, across channels too. A payload
+ * in flight when its channel is unsubscribed, or when the broker closes, is dropped.
+ */
+export class MemoryBroker implements Broker {
+  readonly #bus: MemoryBus
+  readonly #onError: (error: unknown, channel: string) => void
+  /** Channel → the function that ends this node's subscription to it. */
+  readonly #subscriptions = new Map<string, () => void>()
+  #listener: BrokerListener | undefined
+  #closed = false
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#bus = options.bus ?? new MemoryBus()
+    this.#onError = options.onError ?? warn
+  }
+
+  /**
+   * Publishes `payload` to every broker on the bus subscribed to `channel`, this one included.
+   * The payload is handed to the bus before this returns, so call order is publish order
+   * even when the promise is not awaited. Rejects with `CLOSED` after `close()`.
+   */
+  async publish(channel: string, payload: string): Promise<void> {
+    if (this.#closed) throw new SwitchboardError('CLOSED')
+    this.#bus.dispatch(channel, payload)
+  }
+
+  /** Subscribes this broker to `channel` (idempotent; in effect on return). Rejects with `CLOSED` after `close()`. */
+  async subscribe(channel: string): Promise<void> {
+    if (this.#closed) throw new SwitchboardError('CLOSED')
+    if (this.#subscriptions.has(channel)) return
+    let active = true
+    const detach = this.#bus.attach(channel, (payload) => {
+      queueMicrotask(() => {
+        if (active) this.#deliver(channel, payload)
+      })
+    })
+    this.#subscriptions.set(channel, () => {
+      active = false
+      detach()
+    })
+  }
+
+  /** Unsubscribes this broker from `channel` (idempotent; also after `close()`, when it does nothing). */
+  async unsubscribe(channel: string): Promise<void> {
+    const end = this.#subscriptions.get(channel)
+    if (end === undefined) return
+    this.#subscriptions.delete(channel)
+    end()
+  }
+
+  /** Sets the one listener; it replaces any earlier one. Payloads arriving with no listener are dropped. */
+  setListener(listener: BrokerListener): void {
+    this.#listener = listener
+  }
+
+  /** The channels this broker is subscribed to, sorted (introspection for tests). */
+  channels(): string[] {
+    return [...this.#subscriptions.keys()].sort()
+  }
+
+  /** Ends every subscription (newest first) and drops payloads in flight. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const ends = [...this.#subscriptions.values()].reverse()
+    this.#subscriptions.clear()
+    for (const end of ends) end()
+    this.#listener = undefined
+  }
+
+  #deliver(channel: string, payload: string): void {
+    const listener = this.#listener
+    if (listener === undefined) return
+    try {
+      listener(channel, payload)
+    } catch (error) {
+      this.#onError(error, channel)
+    }
+  }
+}
+
+function warn(error: unknown, channel: string): void {
+  const message = error instanceof Error ? error.message : String(error)
+  const stack = error instanceof Error ? error.stack : undefined
+  process.emitWarning(`MemoryBroker listener threw on channel "${channel}": ${message}`, {
+    code: 'SWITCHBOARD_BROKER_LISTENER',
+    ...(stack === undefined ? {} : { detail: stack }),
+  })
+}

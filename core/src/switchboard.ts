@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { createJwtVerifier, type TokenVerifier } from './auth/token-verifier.js'
+import { NO_CHANNELS, type ChannelLayer } from './channels/channel-layer.js'
+import { DispatchPool } from './dispatch/dispatch-pool.js'
+import type { Broker } from './engines/broker.js'
+import type { Presence } from './engines/presence.js'
+import { MemoryBroker } from './engines/memory/memory-broker.js'
+import { MemoryPresence } from './engines/memory/memory-presence.js'
+import { SwitchboardError } from './errors.js'
+import { HookRunner, type HookName, type Hooks } from './lifecycle/hooks.js'
+import { createLogger, type Logger } from './observability/logger.js'
+import { resolveOptions, type SwitchboardOptions, type SwitchboardOptionsInput } from './options.js'
+import { CLOSE_CODES } from './protocol/close-codes.js'
+import { Connection } from './transport/connection.js'
+import { FrameRouter } from './transport/frame-router.js'
+import { Heartbeat } from './transport/heartbeat.js'
+import type { Session } from './transport/session.js'
+import { UpgradeGuard, clientIp, refuseUpgrade } from './transport/upgrade-guard.js'
+
+/** The engines a node runs on. Each defaults to its memory implementation (one process, no services). */
+export interface Engines {
+  /** Fan-out between nodes. Default `MemoryBroker`. */
+  broker: Broker
+  /** Channel membership. Default `MemoryPresence`. */
+  presence: Presence
+}
+
+/** Everything the channel layer factory receives to build the node's channel layer. */
+export interface ChannelLayerContext {
+  options: SwitchboardOptions
+  engines: Engines
+  logger: Logger
+}
+
+/**
+ * The configuration of `createSwitchboard`: the plain options of {@link SwitchboardOptions}
+ * (all optional, with their documented defaults) plus the parts that are objects.
+ */
+export interface SwitchboardConfig extends SwitchboardOptionsInput {
+  /** Engines; each missing one defaults to its memory implementation. */
+  engines?: Partial<Engines>
+  /** Builds the channel layer once engines exist. Default: none (every channel frame gets `UNKNOWN_CHANNEL`). */
+  channels?: (context: ChannelLayerContext) => ChannelLayer
+  /** Verifies `connect`/`refresh` tokens. Default: a JWT verifier built from `jwt`. */
+  authenticate?: TokenVerifier
+  /** Lifecycle hooks, registered before any connection arrives. More can be added with `addHook`. */
+  hooks?: Partial<Hooks>
+  /** Structured logger. Default: pino at `LOG_LEVEL` or `info`. */
+  logger?: Logger
+}
+
+/** A running Switchboard node. */
+export interface Switchboard {
+  /** The resolved options. */
+  readonly options: SwitchboardOptions
+  /** The node's engines. */
+  readonly engines: Engines
+  /** The node's logger. */
+  readonly logger: Logger
+  /** Open connections (authenticated or not). */
+  readonly connectionCount: number
+  /** True from the start of `close()`: new upgrades get 503 and `/readyz` should say not ready. */
+  readonly draining: boolean
+  /** Handles `upgrade` requests of an existing HTTP server (on `options.path`). */
+  attach(server: Server): void
+  /** Creates an HTTP server (404 for plain requests) attached to this node and listens. Default port 0 (any), host 127.0.0.1. */
+  listen(port?: number, host?: string): Promise<AddressInfo>
+  /** Registers a lifecycle hook. */
+  addHook<K extends HookName>(name: K, fn: Hooks[K]): void
+  /** The authenticated sessions of this node. */
+  sessions(): IterableIterator<Session>
+  /**
+   * Graceful shutdown within `shutdownMs`: refuse new upgrades (503), close every client with
+   * 1001, wait for in-flight handlers and cleanup hooks, then close the channel layer and
+   * engines in reverse order of creation. Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void>
+}
+
+/**
+ * Creates a Switchboard node. It serves nothing until `attach` or `listen` is called.
+ * @throws SwitchboardError `CONFIG_INVALID` when an option is invalid, or when no JWT secret or
+ *   JWKS URL is configured and no `authenticate` function is given.
+ */
+export function createSwitchboard(config: SwitchboardConfig = {}): Switchboard {
+  return new SwitchboardNode(config)
+}
+
+class SwitchboardNode implements Switchboard {
+  readonly options: SwitchboardOptions
+  readonly engines: Engines
+  readonly logger: Logger
+  draining = false
+
+  private readonly hooks: HookRunner
+  private readonly pool: DispatchPool
+  private readonly channels: ChannelLayer
+  private readonly router: FrameRouter
+  private readonly guard: UpgradeGuard
+  private readonly wss: WebSocketServer
+  private readonly connections = new Set<Connection>()
+  private readonly heartbeat: Heartbeat
+  private readonly cleanups = new Set<Promise<void>>()
+  private readonly servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>()
+  private ownServer: Server | undefined
+  private pendingUpgrades = 0
+  private closing: Promise<void> | undefined
+
+  constructor(config: SwitchboardConfig) {
+    const { engines, channels, authenticate, hooks, logger, ...plain } = config
+    this.options = resolveOptions(plain)
+    this.logger = logger ?? createLogger()
+    const verifyToken = authenticate ?? createJwtVerifier(this.options.jwt)
+    if (this.options.allowedOrigins === '*') {
+      this.logger.warn('allowedOrigins is "*": any browser origin may connect (set allowed origins in production)')
+    }
+    this.engines = {
+      broker: engines?.broker ?? new MemoryBroker(),
+      presence: engines?.presence ?? new MemoryPresence(),
+    }
+    this.hooks = new HookRunner(this.logger)
+    for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
+    this.pool = new DispatchPool({
+      concurrency: this.options.dispatchConcurrency,
+      queueCap: this.options.dispatchQueueCap,
+      deadlineMs: this.options.handlerDeadlineMs,
+    })
+    this.channels = channels ? channels({ options: this.options, engines: this.engines, logger: this.logger }) : NO_CHANNELS
+    this.router = new FrameRouter({
+      options: this.options,
+      verifyToken,
+      channels: this.channels,
+      pool: this.pool,
+      hooks: this.hooks,
+      logger: this.logger,
+    })
+    this.guard = new UpgradeGuard(this.options)
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.options.maxPayloadBytes,
+      perMessageDeflate: this.options.perMessageDeflate,
+      // The guard already chose the codec; ws only echoes its subprotocol.
+      handleProtocols: (_offered, request) => (request as UpgradeRequest).switchboardCodec?.subprotocol ?? false,
+    })
+    this.heartbeat = new Heartbeat(this.connections, this.options.heartbeatMs)
+    this.heartbeat.start()
+  }
+
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  *sessions(): IterableIterator<Session> {
+    for (const connection of this.connections) if (connection.state === 'open') yield connection
+  }
+
+  addHook<K extends HookName>(name: K, fn: Hooks[K]): void {
+    this.hooks.add(name, fn)
+  }
+
+  attach(server: Server): void {
+    if (this.closing) throw new SwitchboardError('CLOSED')
+    if (this.servers.has(server)) return
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      this.upgrade(server, request, socket, head)
+    }
+    this.servers.set(server, onUpgrade)
+    server.on('upgrade', onUpgrade)
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.closing) throw new SwitchboardError('CLOSED')
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n')
+    })
+    this.ownServer = server
+    this.attach(server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    return server.address() as AddressInfo
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private upgrade(server: Server, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const path = (request.url ?? '/').split('?', 1)[0]
+    if (path !== this.options.path) {
+      // Another upgrade handler on the same server may own this path.
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not found')
+      return
+    }
+    const decision = this.guard.check(request, this.connections.size + this.pendingUpgrades, this.draining)
+    if (!decision.accept) {
+      refuseUpgrade(socket, decision.status, decision.message, decision.headers)
+      return
+    }
+    ;(request as UpgradeRequest).switchboardCodec = decision.codec
+    this.pendingUpgrades += 1
+    this.wss.handleUpgrade(request, socket, head, ws => {
+      this.pendingUpgrades -= 1
+      this.open(ws, request, decision.codec)
+    })
+    // handleUpgrade may abort the handshake without calling back (bad headers): release the slot.
+    socket.once('close', () => {
+      if (!(request as UpgradeRequest).switchboardOpened) this.pendingUpgrades = Math.max(0, this.pendingUpgrades - 1)
+    })
+  }
+
+  private open(ws: WebSocket, request: IncomingMessage, codec: Connection['codec']): void {
+    ;(request as UpgradeRequest).switchboardOpened = true
+    const connection = new Connection(randomUUID(), ws, codec, clientIp(request), {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      closeTimeoutMs: this.options.closeTimeoutMs,
+    })
+    if (this.draining) {
+      ws.on('error', () => {})
+      ws.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
+      return
+    }
+    this.connections.add(connection)
+    ws.on('error', err => {
+      const code = (err as { code?: string }).code
+      connection.closeReason ??= code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'payload-too-big' : 'socket-error'
+    })
+    ws.on('pong', () => {
+      connection.lastSeen = Date.now()
+    })
+    ws.on('message', (data, isBinary) => this.router.receive(connection, data as Buffer, isBinary))
+    ws.once('close', code => {
+      const cleanup = this.cleanup(connection, code)
+      this.cleanups.add(cleanup)
+      void cleanup.finally(() => this.cleanups.delete(cleanup))
+    })
+    this.router.attach(connection)
+  }
+
+  /** Runs once per connection from the socket's `close` event, whatever ended it. */
+  private async cleanup(connection: Connection, code: number): Promise<void> {
+    const wasOpen = connection.state === 'open' || (connection.state === 'closing' && connection.user !== '')
+    connection.markClosed()
+    this.connections.delete(connection)
+    if (!wasOpen) return
+    const reason = connection.closeReason ?? (code === 1006 ? 'socket-error' : 'client-close')
+    try {
+      await this.channels.disconnect(connection)
+    } catch (err) {
+      this.logger.error({ err, session: connection.id }, 'channel cleanup failed')
+    }
+    await this.hooks.run('onDisconnect', connection, { code, reason })
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = Date.now() + this.options.shutdownMs
+    const remaining = (): number => Math.max(0, deadline - Date.now())
+    this.draining = true
+    this.ownServer?.close()
+    for (const connection of this.connections) {
+      if (connection.state === 'authenticating') connection.closeReason = 'server-shutdown'
+      connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
+    }
+    await this.pool.drain(remaining())
+    await waitUntil(() => this.connections.size === 0, remaining())
+    for (const connection of this.connections) connection.terminate('server-shutdown')
+    await withTimeout(Promise.allSettled([...this.cleanups]), remaining())
+    await this.pool.close()
+    this.heartbeat.stop()
+    await this.hooks.run('onClose')
+    for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
+    this.servers.clear()
+    await this.closeQuietly('channels', () => this.channels.close())
+    await this.closeQuietly('presence', () => this.engines.presence.close())
+    await this.closeQuietly('broker', () => this.engines.broker.close())
+    await new Promise<void>(resolve => this.wss.close(() => resolve()))
+    if (this.ownServer) {
+      this.ownServer.closeAllConnections()
+      await new Promise<void>(resolve => (this.ownServer!.listening ? this.ownServer!.close(() => resolve()) : resolve()))
+    }
+  }
+
+  private async closeQuietly(what: string, close: () => Promise<void>): Promise<void> {
+    try {
+      await close()
+    } catch (err) {
+      this.logger.error({ err, what }, 'close failed')
+    }
+  }
+}
+
+/** The upgrade request with the codec the guard chose. */
+type UpgradeRequest = IncomingMessage & { switchboardCodec?: Connection['codec']; switchboardOpened?: boolean }
+
+/** Resolves when `done()` is true (checked every 10 ms) or after `timeoutMs`. */
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!done() && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
+}
+
+async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([promise, new Promise(resolve => (timer = setTimeout(resolve, timeoutMs)))])
+  clearTimeout(timer)
+}

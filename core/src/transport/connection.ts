@@ -1,0 +1,138 @@
+import type { WebSocket } from 'ws'
+import type { Codec } from '../protocol/codec.js'
+import type { ServerFrame } from '../protocol/frames.js'
+import type { PreparedFrame } from '../protocol/prepared-frame.js'
+import { CLOSE_CODES } from '../protocol/close-codes.js'
+import type { DisconnectReason } from '../lifecycle/hooks.js'
+import type { Session } from './session.js'
+
+/** Lifecycle of a connection: waiting for `connect`, authenticated, closing, gone. */
+export type ConnectionState = 'authenticating' | 'open' | 'closing' | 'closed'
+
+/** Per-connection limits and callbacks given by the server. */
+export interface ConnectionOptions {
+  /** Outgoing bytes buffered before the connection is closed with 4008. */
+  maxBufferedBytes: number
+  /** Time a closing connection gets to finish the close handshake before it is terminated (ms). */
+  closeTimeoutMs: number
+}
+
+/** Maps close codes the server sends to the reason reported to hooks. */
+const REASON_BY_CODE: Record<number, DisconnectReason> = {
+  [CLOSE_CODES.GOING_AWAY]: 'server-shutdown',
+  [CLOSE_CODES.MESSAGE_TOO_BIG]: 'payload-too-big',
+  [CLOSE_CODES.INTERNAL_ERROR]: 'server-error',
+  [CLOSE_CODES.UNAUTHORIZED]: 'unauthorized',
+  [CLOSE_CODES.HEARTBEAT_TIMEOUT]: 'heartbeat-timeout',
+  [CLOSE_CODES.SLOW_CONSUMER]: 'slow-consumer',
+  [CLOSE_CODES.AUTH_TIMEOUT]: 'auth-timeout',
+  [CLOSE_CODES.RATE_LIMITED]: 'rate-limited',
+}
+
+/**
+ * One client connection: its socket, codec, identity, subscriptions and send path. The send
+ * path checks the socket's buffered bytes before every write; past `maxBufferedBytes` the
+ * connection is closed with 4008 (slow consumer) and terminated if the close cannot be
+ * delivered in `closeTimeoutMs`, which releases its buffers.
+ */
+export class Connection implements Session {
+  state: ConnectionState = 'authenticating'
+  user = ''
+  claims: Readonly<Record<string, unknown>> = {}
+  /** Expiry of the current token, seconds since epoch. */
+  tokenExp = 0
+  /** Last time (ms) any frame or pong arrived. */
+  lastSeen: number
+  readonly subscriptions = new Set<string>()
+  /** Why the server closed the connection, when it did; otherwise the close was the client's. */
+  closeReason: DisconnectReason | undefined
+  /** Timers owned by the connection (auth deadline, token expiry, grace, close deadline). */
+  readonly timers = new Map<string, NodeJS.Timeout>()
+
+  constructor(
+    readonly id: string,
+    readonly socket: WebSocket,
+    readonly codec: Codec,
+    readonly ip: string,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.lastSeen = Date.now()
+  }
+
+  get closed(): boolean {
+    return this.state === 'closing' || this.state === 'closed'
+  }
+
+  send(frame: ServerFrame): boolean {
+    if (this.closed) return false
+    return this.write(this.codec.encode(frame))
+  }
+
+  sendPrepared(frame: PreparedFrame): boolean {
+    if (this.closed) return false
+    return this.write(frame.encoded(this.codec))
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.closed) return
+    this.state = 'closing'
+    this.closeReason ??= REASON_BY_CODE[code]
+    this.clearTimers()
+    try {
+      this.socket.close(code, reason)
+    } catch {
+      this.socket.terminate()
+      return
+    }
+    // A peer that does not answer the close handshake (dead, or not reading) is cut off.
+    this.setTimer('close', this.options.closeTimeoutMs, () => this.socket.terminate())
+  }
+
+  /** Ends the connection without a close handshake (dead peer). */
+  terminate(reason: DisconnectReason): void {
+    this.closeReason ??= reason
+    this.state = this.state === 'closed' ? 'closed' : 'closing'
+    this.socket.terminate()
+  }
+
+  /** Starts (or restarts) a named timer owned by this connection. */
+  setTimer(name: string, ms: number, fn: () => void): void {
+    this.clearTimer(name)
+    const timer = setTimeout(() => {
+      this.timers.delete(name)
+      fn()
+    }, Math.min(ms, 2_147_483_647))
+    this.timers.set(name, timer)
+  }
+
+  /** Cancels a named timer, if set. */
+  clearTimer(name: string): void {
+    const timer = this.timers.get(name)
+    if (timer) {
+      clearTimeout(timer)
+      this.timers.delete(name)
+    }
+  }
+
+  /** Cancels every timer except the close deadline. */
+  clearTimers(): void {
+    for (const name of [...this.timers.keys()]) if (name !== 'close') this.clearTimer(name)
+  }
+
+  /** Marks the connection gone and releases every timer; called from the socket's `close` event. */
+  markClosed(): void {
+    this.state = 'closed'
+    for (const name of [...this.timers.keys()]) this.clearTimer(name)
+  }
+
+  private write(data: string | Uint8Array): boolean {
+    // String length is a cheap lower bound of its UTF-8 size; precise enough for a threshold.
+    const size = typeof data === 'string' ? data.length : data.byteLength
+    if (this.socket.bufferedAmount + size > this.options.maxBufferedBytes) {
+      this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer')
+      return false
+    }
+    this.socket.send(data, { binary: this.codec.binary })
+    return true
+  }
+}

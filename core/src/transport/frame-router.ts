@@ -1,0 +1,203 @@
+import type { Logger } from 'pino'
+import type { ChannelLayer } from '../channels/channel-layer.js'
+import type { DispatchPool } from '../dispatch/dispatch-pool.js'
+import { SwitchboardError, toWireError } from '../errors.js'
+import type { HookRunner } from '../lifecycle/hooks.js'
+import type { SwitchboardOptions } from '../options.js'
+import { CLOSE_CODES } from '../protocol/close-codes.js'
+import { decodeClientFrame } from '../protocol/decode-frame.js'
+import type { ChannelFrame, ClientFrame, ConnectFrame, RefreshFrame } from '../protocol/frames.js'
+import type { TokenVerifier } from '../auth/token-verifier.js'
+import type { Connection } from './connection.js'
+import { TokenBucket } from './token-bucket.js'
+
+/** What the router needs from the server. */
+export interface FrameRouterDeps {
+  options: SwitchboardOptions
+  verifyToken: TokenVerifier
+  channels: ChannelLayer
+  pool: DispatchPool
+  hooks: HookRunner
+  logger: Logger
+}
+
+/** Per-connection router state, kept beside the connection. */
+interface RouterState {
+  /** Frames waiting to be handled, in arrival order. */
+  inbox: ClientFrame[]
+  /** Whether a frame of this connection is being handled. */
+  busy: boolean
+  /** Whether a `connect` frame was received. */
+  connectSeen: boolean
+  /** Publish token bucket. */
+  publishes: TokenBucket
+  /** Rate-limited publishes in the current window, and when the window started. */
+  strikes: number
+  strikesSince: number
+}
+
+/** Frames of one connection waiting beyond this get `OVERLOADED`. */
+const MAX_INBOX = 1_000
+
+/**
+ * Routes decoded frames of each connection: `connect` (authentication), `refresh`, `ping`, and
+ * the channel frames, which go through the dispatch pool to the channel layer. Frames of one
+ * connection are handled one at a time in arrival order (so a client's publishes keep their
+ * order); `ping` is answered at once. Publishes are rate-limited on arrival.
+ */
+export class FrameRouter {
+  private readonly state = new WeakMap<Connection, RouterState>()
+
+  constructor(private readonly deps: FrameRouterDeps) {}
+
+  /** Registers a new connection and arms its authentication deadline. */
+  attach(connection: Connection): void {
+    const { options } = this.deps
+    this.state.set(connection, {
+      inbox: [],
+      busy: false,
+      connectSeen: false,
+      publishes: new TokenBucket({ ratePerSecond: options.publishRatePerSecond, burst: options.publishBurst }),
+      strikes: 0,
+      strikesSince: Date.now(),
+    })
+    connection.setTimer('auth', options.authTimeoutMs, () => {
+      if (connection.state === 'authenticating') connection.close(CLOSE_CODES.AUTH_TIMEOUT, 'no connect in time')
+    })
+  }
+
+  /** Handles one raw WebSocket message of `connection`. Never throws. */
+  receive(connection: Connection, raw: Buffer, isBinary: boolean): void {
+    const state = this.state.get(connection)
+    if (!state || connection.closed) return
+    connection.lastSeen = Date.now()
+    const decoded = decodeClientFrame(connection.codec, raw, isBinary)
+    if (!decoded.ok) {
+      this.sendError(connection, decoded.id, decoded.error)
+      return
+    }
+    const frame = decoded.frame
+    if (!state.connectSeen) {
+      if (frame.type !== 'connect') {
+        this.sendError(connection, frameId(frame), new SwitchboardError('UNAUTHORIZED', 'Send `connect` first.'))
+        connection.close(CLOSE_CODES.UNAUTHORIZED, 'not connected')
+        return
+      }
+      state.connectSeen = true
+    } else if (frame.type === 'ping' && connection.state === 'open') {
+      connection.send({ type: 'pong', id: frame.id })
+      return
+    } else if (frame.type === 'publish' && !this.admitPublish(connection, state)) {
+      this.sendError(connection, frame.id, new SwitchboardError('RATE_LIMITED'))
+      return
+    }
+    if (state.inbox.length >= MAX_INBOX) {
+      this.sendError(connection, frameId(frame), new SwitchboardError('OVERLOADED'))
+      return
+    }
+    state.inbox.push(frame)
+    if (!state.busy) void this.drainInbox(connection, state)
+  }
+
+  private admitPublish(connection: Connection, state: RouterState): boolean {
+    if (state.publishes.take()) return true
+    const { rateLimitWindowMs, rateLimitCloseAfter } = this.deps.options
+    const now = Date.now()
+    if (now - state.strikesSince > rateLimitWindowMs) {
+      state.strikes = 0
+      state.strikesSince = now
+    }
+    state.strikes += 1
+    if (state.strikes >= rateLimitCloseAfter) connection.close(CLOSE_CODES.RATE_LIMITED, 'rate limit exceeded')
+    return false
+  }
+
+  private async drainInbox(connection: Connection, state: RouterState): Promise<void> {
+    state.busy = true
+    while (state.inbox.length > 0 && !connection.closed) {
+      const frame = state.inbox.shift()!
+      try {
+        await this.deps.pool.run(signal => this.handle(connection, frame, signal))
+      } catch (err) {
+        this.sendError(connection, frameId(frame), err)
+      }
+    }
+    state.inbox.length = 0
+    state.busy = false
+  }
+
+  private async handle(connection: Connection, frame: ClientFrame, signal: AbortSignal): Promise<void> {
+    if (connection.closed) return
+    switch (frame.type) {
+      case 'connect':
+        if (connection.state === 'open') throw new SwitchboardError('BAD_FRAME', 'Already connected.')
+        return this.connect(connection, frame)
+      case 'refresh':
+        return this.refresh(connection, frame)
+      case 'ping':
+        connection.send({ type: 'pong', id: frame.id })
+        return
+      default:
+        return this.deps.channels.handle(frame as ChannelFrame, connection, signal)
+    }
+  }
+
+  private async connect(connection: Connection, frame: ConnectFrame): Promise<void> {
+    let verified
+    try {
+      verified = await this.deps.verifyToken(frame.token)
+    } catch (err) {
+      this.sendError(connection, frame.id, err instanceof SwitchboardError ? err : new SwitchboardError('UNAUTHORIZED'))
+      connection.close(CLOSE_CODES.UNAUTHORIZED, 'unauthorized')
+      return
+    }
+    if (connection.closed) return
+    connection.clearTimer('auth')
+    connection.user = verified.user
+    connection.claims = verified.claims
+    connection.state = 'open'
+    this.armExpiry(connection, verified.exp)
+    await this.deps.hooks.run('onConnect', connection)
+    connection.send({
+      type: 'connected',
+      id: frame.id,
+      session: connection.id,
+      user: connection.user,
+      node: this.deps.options.nodeId,
+      heartbeatMs: this.deps.options.heartbeatMs,
+    })
+  }
+
+  private async refresh(connection: Connection, frame: RefreshFrame): Promise<void> {
+    const verified = await this.deps.verifyToken(frame.token)
+    if (verified.user !== connection.user) {
+      throw new SwitchboardError('UNAUTHORIZED', 'The new token is for another user.')
+    }
+    connection.claims = verified.claims
+    connection.clearTimer('grace')
+    this.armExpiry(connection, verified.exp)
+    connection.send({ type: 'refreshed', id: frame.id, exp: verified.exp })
+  }
+
+  /** At `exp`, send TOKEN_EXPIRED and close with 4001 unless a refresh arrives within the grace period. */
+  private armExpiry(connection: Connection, exp: number): void {
+    connection.tokenExp = exp
+    connection.setTimer('expiry', exp * 1000 - Date.now(), () => {
+      this.sendError(connection, undefined, new SwitchboardError('TOKEN_EXPIRED'))
+      connection.setTimer('grace', this.deps.options.tokenGraceMs, () => {
+        connection.closeReason = 'token-expired'
+        connection.close(CLOSE_CODES.UNAUTHORIZED, 'token expired')
+      })
+    })
+  }
+
+  private sendError(connection: Connection, id: number | undefined, error: unknown): void {
+    const wire = toWireError(error)
+    if (wire.code === 'INTERNAL') this.deps.logger.error({ err: error, session: connection.id }, 'frame handling failed')
+    connection.send(id === undefined ? { type: 'error', ...wire } : { type: 'error', id, ...wire })
+  }
+}
+
+function frameId(frame: ClientFrame): number | undefined {
+  return 'id' in frame ? frame.id : undefined
+}

@@ -1,0 +1,111 @@
+import t from 'tap'
+import { TestClient } from '../../src/testing/test-client.js'
+import { startTestServer, TEST_JWT_SECRET } from '../../src/testing/test-server.js'
+import { signDevToken } from '../../src/auth/token-verifier.js'
+import { createHmac } from 'node:crypto'
+
+const b64 = (value: object | string): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+
+/** Signs arbitrary claims with HS256 by hand (so tests can make tokens the helpers refuse to). */
+function hs256(claims: object, secret = TEST_JWT_SECRET): string {
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`
+  return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`
+}
+const now = (): number => Math.floor(Date.now() / 1000)
+
+t.test('connect › a valid token answers connected', async t => {
+  const server = await startTestServer({ nodeId: 'node-a', heartbeatMs: 30_000 })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  const reply = await client.request({ type: 'connect', token: await server.token('alice'), client: { name: 'test', version: '1' } })
+  t.match(reply, { type: 'connected', user: 'alice', node: 'node-a', heartbeatMs: 30_000 })
+  t.type(reply.session, 'string')
+  t.match(await client.request({ type: 'ping' }), { type: 'pong' })
+  await client.close()
+})
+
+t.test('connect › refusals answer an error and close 4001', async t => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const cases: [string, () => string | Promise<string>, string][] = [
+    ['a wrong signature', () => signDevToken('another-secret', 'alice'), 'UNAUTHORIZED'],
+    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', exp: now() + 60 })}.`, 'UNAUTHORIZED'],
+    ['an expired token', () => hs256({ sub: 'alice', exp: now() - 3600 }), 'TOKEN_EXPIRED'],
+    ['a token not yet valid', () => hs256({ sub: 'alice', exp: now() + 3600, nbf: now() + 600 }), 'UNAUTHORIZED'],
+    ['a token without exp', () => hs256({ sub: 'alice' }), 'UNAUTHORIZED'],
+    ['a token without sub', () => hs256({ exp: now() + 60 }), 'UNAUTHORIZED'],
+    ['garbage', () => 'not.a.jwt', 'UNAUTHORIZED'],
+  ]
+  for (const [name, make, code] of cases) {
+    t.test(name, async t => {
+      const client = await TestClient.open(server.url)
+      const reply = await client.request({ type: 'connect', token: await make() })
+      t.match(reply, { type: 'error', code })
+      t.notMatch(String(reply.message), /at |\n|secret/i, 'no internals in the message')
+      t.match(await client.waitClosed(), { code: 4001 })
+    })
+  }
+})
+
+t.test('connect › any other frame first answers UNAUTHORIZED and closes 4001', async t => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  for (const frame of [{ type: 'ping', id: 1 }, { type: 'subscribe', id: 2, channel: 'room:lobby' }]) {
+    const client = await TestClient.open(server.url)
+    client.send(frame)
+    t.match(await client.next('error'), { type: 'error', id: frame.id, code: 'UNAUTHORIZED' })
+    t.match(await client.waitClosed(), { code: 4001 })
+  }
+})
+
+t.test('connect › silence past authTimeoutMs closes 4009', async t => {
+  const server = await startTestServer({ authTimeoutMs: 100 })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  t.match(await client.waitClosed(), { code: 4009 })
+  t.equal(client.frames.length, 0)
+})
+
+t.test('connect › a second connect is a BAD_FRAME and changes nothing', async t => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const client = await server.connect('alice')
+  t.match(await client.request({ type: 'connect', token: await server.token('mallory') }), { type: 'error', code: 'BAD_FRAME' })
+  t.match(await client.request({ type: 'ping' }), { type: 'pong' })
+  await client.close()
+})
+
+t.test('token expiry › TOKEN_EXPIRED, then close 4001 after the grace period', async t => {
+  const server = await startTestServer({ tokenGraceMs: 100 })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  t.match(await client.request({ type: 'connect', token: hs256({ sub: 'alice', exp: now() + 1 }) }), { type: 'connected' })
+  t.match(await client.next('error'), { code: 'TOKEN_EXPIRED' })
+  t.match(await client.waitClosed(), { code: 4001 })
+})
+
+t.test('token expiry › a refresh within the grace period keeps the connection', async t => {
+  const server = await startTestServer({ tokenGraceMs: 60_000 })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  t.match(await client.request({ type: 'connect', token: hs256({ sub: 'alice', exp: now() + 1 }) }), { type: 'connected' })
+  t.match(await client.next('error'), { code: 'TOKEN_EXPIRED' })
+  const exp = now() + 3600
+  t.same(await client.request({ type: 'refresh', token: hs256({ sub: 'alice', exp }) }), { type: 'refreshed', id: 2, exp })
+  t.match(await client.request({ type: 'ping' }), { type: 'pong' })
+  t.equal(server.switchboard.connectionCount, 1)
+  await client.close()
+})
+
+t.test('refresh › a token for another user or a bad token is refused and changes nothing', async t => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const client = await server.connect('alice')
+  t.match(await client.request({ type: 'refresh', token: await server.token('mallory') }), { type: 'error', code: 'UNAUTHORIZED' })
+  t.match(await client.request({ type: 'refresh', token: await signDevToken('wrong', 'alice') }), { type: 'error', code: 'UNAUTHORIZED' })
+  t.match(await client.request({ type: 'ping' }), { type: 'pong' })
+  const sessions = [...server.switchboard.sessions()]
+  t.equal(sessions[0]?.user, 'alice')
+  await client.close()
+})
