@@ -108,6 +108,8 @@ class SwitchboardNode implements Switchboard {
   private readonly servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>()
   private ownServer: Server | undefined
   private pendingUpgrades = 0
+  /** Resolvers waiting for the last connection to end (shutdown). */
+  private emptyWaiters: (() => void)[] = []
   private closing: Promise<void> | undefined
 
   constructor(config: SwitchboardConfig) {
@@ -253,6 +255,7 @@ class SwitchboardNode implements Switchboard {
     const wasOpen = connection.state === 'open' || (connection.state === 'closing' && connection.user !== '')
     connection.markClosed()
     this.connections.delete(connection)
+    if (this.connections.size === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve()
     if (!wasOpen) return
     const reason = connection.closeReason ?? (code === 1006 ? 'socket-error' : 'client-close')
     try {
@@ -273,7 +276,9 @@ class SwitchboardNode implements Switchboard {
       connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
     }
     await this.pool.drain(remaining())
-    await waitUntil(() => this.connections.size === 0, remaining())
+    if (this.connections.size > 0) {
+      await withTimeout(new Promise<void>(resolve => this.emptyWaiters.push(resolve)), remaining())
+    }
     for (const connection of this.connections) connection.terminate('server-shutdown')
     await withTimeout(Promise.allSettled([...this.cleanups]), remaining())
     await this.pool.close()
@@ -303,12 +308,7 @@ class SwitchboardNode implements Switchboard {
 /** The upgrade request with the codec the guard chose. */
 type UpgradeRequest = IncomingMessage & { switchboardCodec?: Connection['codec']; switchboardOpened?: boolean }
 
-/** Resolves when `done()` is true (checked every 10 ms) or after `timeoutMs`. */
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!done() && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 10))
-}
-
+/** Resolves when `promise` settles or after `timeoutMs`, whichever is first. */
 async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([promise, new Promise(resolve => (timer = setTimeout(resolve, timeoutMs)))])

@@ -1,0 +1,59 @@
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { signDevToken } from '@switchboard/core'
+import { TestClient } from '@switchboard/core/testing'
+import { DEV_JWT_SECRET } from '../src/config.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
+
+/** Starts the app as `npm start` does and resolves with its port once it listens. */
+async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(tsx, ['example-app/src/main.ts'], { cwd: root, env: { ...process.env, PORT: '0', ...env } })
+  let output = ''
+  child.stderr!.on('data', chunk => (output += chunk))
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', chunk => {
+      output += chunk
+      const match = /"port":(\d+)/.exec(output)
+      if (match) resolve(Number(match[1]))
+    })
+    child.once('exit', code => reject(new Error(`exited with ${code}: ${output}`)))
+  })
+  return { child, port, output: () => output }
+}
+
+t.test('example app › serves /healthz, /readyz and /ws; SIGTERM closes clients with 1001 and exits 0', async t => {
+  const { child, port, output } = await startApp({})
+  t.teardown(() => void child.kill('SIGKILL'))
+  t.match(output(), /SWITCHBOARD_JWT_SECRET is not set: using the development secret/)
+  t.same(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json(), { ok: true })
+  t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200)
+  t.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404)
+  const { client, connected } = await TestClient.connect(`ws://127.0.0.1:${port}/ws`, await signDevToken(DEV_JWT_SECRET, 'alice'))
+  t.equal(connected.user, 'alice')
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  t.match(await client.waitClosed(), { code: 1001 })
+  const [code] = await exited
+  t.equal(code, 0)
+})
+
+t.test('example app › a bad configuration value stops start-up with one line naming it', async t => {
+  for (const [name, value, expected] of [
+    ['SWITCHBOARD_HEARTBEAT_MS', 'abc', 'SWITCHBOARD_HEARTBEAT_MS="abc": expected a positive integer (milliseconds)'],
+    ['SWITCHBOARD_AUTH_TIMEOUT_MS', '-5', 'SWITCHBOARD_AUTH_TIMEOUT_MS="-5"'],
+    ['PORT', 'eighty', 'PORT="eighty": expected an integer port 0..65535'],
+  ] as const) {
+    const child = spawn(tsx, ['example-app/src/main.ts'], { cwd: root, env: { ...process.env, PORT: '0', [name]: value } })
+    let stderr = ''
+    child.stderr.on('data', chunk => (stderr += chunk))
+    const [code] = await once(child, 'exit')
+    t.equal(code, 1, `${name} exits 1`)
+    const lines = stderr.trim().split('\n')
+    t.equal(lines.length, 1, `${name}: one line`)
+    t.match(lines[0], expected)
+  }
+})
