@@ -16,6 +16,26 @@ export type { Codec } from './protocol/codec.js'
 export { PreparedFrame } from './protocol/prepared-frame.js'
 export { createJwtVerifier, signDevToken } from './auth/token-verifier.js'
 export type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js'
+export { defineChannel } from './channels/define-channel.js'
+export type {
+  AnyChannelDefinition,
+  Authorizer,
+  ChannelAuthorization,
+  ChannelContext,
+  ChannelData,
+  ChannelDefinition,
+  ChannelDefinitionInput,
+  ChannelMapOf,
+  ChannelPatternOf,
+  DeliveryMode,
+  PublishContext,
+} from './channels/define-channel.js'
+export { ChannelPattern } from './channels/channel-pattern.js'
+export type { ParamsOf, ParamNames, NamespaceOf } from './channels/channel-pattern.js'
+export { ChannelRegistry } from './channels/channel-registry.js'
+export type { ResolvedChannel } from './channels/channel-registry.js'
+export { ChannelHub } from './channels/channel-hub.js'
+export type { ServerPublishOptions, ServerPublishResult } from './channels/channel-hub.js'
 export { NO_CHANNELS } from './channels/channel-layer.js'
 export type { ChannelLayer } from './channels/channel-layer.js'
 export type { Session } from './transport/session.js'
@@ -23,7 +43,11 @@ export type { Hooks, HookName, DisconnectInfo, DisconnectReason } from './lifecy
 export { DispatchPool } from './dispatch/dispatch-pool.js'
 export type { Broker, BrokerListener } from './engines/broker.js'
 export type { Presence, PresenceMember } from './engines/presence.js'
-export { MemoryBroker } from './engines/memory/memory-broker.js'
+export type { MessageStore, StoredMessage, AppendInput, AppendResult, StreamPosition, RetentionPolicy } from './engines/store.js'
+export type { Sequencer } from './engines/sequencer.js'
+export { MemoryBroker, MemoryBus } from './engines/memory/memory-broker.js'
 export { MemoryPresence } from './engines/memory/memory-presence.js'
+export { MemoryMessageStore } from './engines/memory/memory-message-store.js'
+export { MemorySequencer } from './engines/memory/memory-sequencer.js'
 export { createLogger, silentLogger } from './observability/logger.js'
 export type { Logger } from './observability/logger.js'

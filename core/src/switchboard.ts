@@ -4,12 +4,18 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createJwtVerifier, type TokenVerifier } from './auth/token-verifier.js'
+import { ChannelHub, type ServerPublishOptions, type ServerPublishResult } from './channels/channel-hub.js'
 import { NO_CHANNELS, type ChannelLayer } from './channels/channel-layer.js'
+import type { AnyChannelDefinition } from './channels/define-channel.js'
 import { DispatchPool } from './dispatch/dispatch-pool.js'
 import type { Broker } from './engines/broker.js'
 import type { Presence } from './engines/presence.js'
+import type { Sequencer } from './engines/sequencer.js'
+import type { MessageStore } from './engines/store.js'
 import { MemoryBroker } from './engines/memory/memory-broker.js'
+import { MemoryMessageStore } from './engines/memory/memory-message-store.js'
 import { MemoryPresence } from './engines/memory/memory-presence.js'
+import { MemorySequencer } from './engines/memory/memory-sequencer.js'
 import { SwitchboardError } from './errors.js'
 import { HookRunner, type HookName, type Hooks } from './lifecycle/hooks.js'
 import { createLogger, type Logger } from './observability/logger.js'
@@ -27,6 +33,10 @@ export interface Engines {
   broker: Broker
   /** Channel membership. Default `MemoryPresence`. */
   presence: Presence
+  /** Persisted message streams and acked cursors. Default `MemoryMessageStore`. */
+  store: MessageStore
+  /** Numbers messages of channels that are not persisted. Default `MemorySequencer`. */
+  sequencer: Sequencer
 }
 
 /** Everything the channel layer factory receives to build the node's channel layer. */
@@ -43,8 +53,10 @@ export interface ChannelLayerContext {
 export interface SwitchboardConfig extends SwitchboardOptionsInput {
   /** Engines; each missing one defaults to its memory implementation. */
   engines?: Partial<Engines>
-  /** Builds the channel layer once engines exist. Default: none (every channel frame gets `UNKNOWN_CHANNEL`). */
-  channels?: (context: ChannelLayerContext) => ChannelLayer
+  /** The channel definitions this node serves (`defineChannel`). Default none: every channel frame gets `UNKNOWN_CHANNEL`. */
+  channels?: readonly AnyChannelDefinition[]
+  /** Replaces the framework's channel layer with another implementation (advanced; tests). Excludes `channels`. */
+  channelLayer?: (context: ChannelLayerContext) => ChannelLayer
   /** Verifies `connect`/`refresh` tokens. Default: a JWT verifier built from `jwt`. */
   authenticate?: TokenVerifier
   /** Lifecycle hooks, registered before any connection arrives. More can be added with `addHook`. */
@@ -69,6 +81,13 @@ export interface Switchboard {
   attach(server: Server): void
   /** Creates an HTTP server (404 for plain requests) attached to this node and listens. Default port 0 (any), host 127.0.0.1. */
   listen(port?: number, host?: string): Promise<AddressInfo>
+  /**
+   * Publishes from application code (e.g. a notification to `user:42`), as `from: "system"`
+   * unless told otherwise. Skips publish authorization; validates `data` against the channel's
+   * schema. Resolves once the message is stored (persisted channels) and handed to the broker.
+   * @throws SwitchboardError `UNKNOWN_CHANNEL`, `VALIDATION`, `CLOSED`, or what the channel's `onPublish` throws.
+   */
+  publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult>
   /** Registers a lifecycle hook. */
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void
   /** The authenticated sessions of this node. */
@@ -99,6 +118,7 @@ class SwitchboardNode implements Switchboard {
   private readonly hooks: HookRunner
   private readonly pool: DispatchPool
   private readonly channels: ChannelLayer
+  private readonly hub: ChannelHub | undefined
   private readonly router: FrameRouter
   private readonly guard: UpgradeGuard
   private readonly wss: WebSocketServer
@@ -113,7 +133,7 @@ class SwitchboardNode implements Switchboard {
   private closing: Promise<void> | undefined
 
   constructor(config: SwitchboardConfig) {
-    const { engines, channels, authenticate, hooks, logger, ...plain } = config
+    const { engines, channels, channelLayer, authenticate, hooks, logger, ...plain } = config
     this.options = resolveOptions(plain)
     this.logger = logger ?? createLogger()
     const verifyToken = authenticate ?? createJwtVerifier(this.options.jwt)
@@ -123,6 +143,8 @@ class SwitchboardNode implements Switchboard {
     this.engines = {
       broker: engines?.broker ?? new MemoryBroker(),
       presence: engines?.presence ?? new MemoryPresence(),
+      store: engines?.store ?? new MemoryMessageStore(),
+      sequencer: engines?.sequencer ?? new MemorySequencer(),
     }
     this.hooks = new HookRunner(this.logger)
     for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
@@ -131,7 +153,16 @@ class SwitchboardNode implements Switchboard {
       queueCap: this.options.dispatchQueueCap,
       deadlineMs: this.options.handlerDeadlineMs,
     })
-    this.channels = channels ? channels({ options: this.options, engines: this.engines, logger: this.logger }) : NO_CHANNELS
+    if (channels && channelLayer) throw new SwitchboardError('CONFIG_INVALID', 'give either channels or channelLayer, not both')
+    this.hub = channels
+      ? new ChannelHub({
+          definitions: channels,
+          ...this.engines,
+          maxSubscriptionsPerConnection: this.options.maxSubscriptionsPerConnection,
+          logger: this.logger,
+        })
+      : undefined
+    this.channels = this.hub ?? channelLayer?.({ options: this.options, engines: this.engines, logger: this.logger }) ?? NO_CHANNELS
     this.router = new FrameRouter({
       options: this.options,
       verifyToken,
@@ -163,6 +194,12 @@ class SwitchboardNode implements Switchboard {
 
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void {
     this.hooks.add(name, fn)
+  }
+
+  async publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult> {
+    if (this.closing) throw new SwitchboardError('CLOSED')
+    if (!this.hub) throw new SwitchboardError('UNKNOWN_CHANNEL', `No channel definition matches "${channel}".`)
+    return this.hub.publish(channel, data, options)
   }
 
   attach(server: Server): void {
@@ -287,6 +324,8 @@ class SwitchboardNode implements Switchboard {
     for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
     this.servers.clear()
     await this.closeQuietly('channels', () => this.channels.close())
+    await this.closeQuietly('sequencer', () => this.engines.sequencer.close())
+    await this.closeQuietly('store', () => this.engines.store.close())
     await this.closeQuietly('presence', () => this.engines.presence.close())
     await this.closeQuietly('broker', () => this.engines.broker.close())
     await new Promise<void>(resolve => this.wss.close(() => resolve()))

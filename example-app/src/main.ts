@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import { createLogger, createSwitchboard, isSwitchboardError } from '@switchboard/core'
+import { channels } from './channels/index.js'
 import { loadAppConfig } from './config.js'
 import { createHttpHandler } from './http-routes.js'
 
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   const config = loadAppConfig()
   const logger = createLogger()
   for (const warning of config.warnings) logger.warn(warning)
-  const switchboard = createSwitchboard({ ...config.switchboard, logger })
+  const switchboard = createSwitchboard({ ...config.switchboard, channels, logger })
   const server = createServer(createHttpHandler(switchboard))
   switchboard.attach(server)
   await new Promise<void>((resolve, reject) => {

@@ -35,7 +35,7 @@ t.test(`cleanup › ${TOTAL} connections opened and dropped in every way leave n
     closeTimeoutMs: 100,
     maxBufferedBytes: 64 * 1024,
     handshakeRatePerSecond: 0,
-    channels: () => channels,
+    channelLayer: () => channels,
     engines: { presence },
   })
   t.teardown(() => server.close())

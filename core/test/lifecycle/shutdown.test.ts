@@ -51,7 +51,7 @@ t.test('shutdown › closes clients with 1001, waits for in-flight handlers, ref
     logger: silentLogger(),
     jwt: { secret },
     engines: { broker: new RecordingBroker(), presence: new RecordingPresence() },
-    channels: () => channels,
+    channelLayer: () => channels,
     hooks: { onClose: () => void order.push('onClose') },
   })
   switchboard.attach(http)
@@ -78,7 +78,7 @@ t.test('shutdown › a handler that never ends does not stop close past the budg
   const switchboard = createSwitchboard({
     logger: silentLogger(),
     jwt: { secret },
-    channels: () => channels,
+    channelLayer: () => channels,
     shutdownMs: 200,
     handlerDeadlineMs: 60_000,
   })

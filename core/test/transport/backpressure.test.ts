@@ -15,7 +15,7 @@ t.test('backpressure › a client that stops reading is closed with 4008 and rel
       for (let i = 0; i < 2_000 && session.sendPrepared(frame); i++);
     },
   })
-  const server = await startTestServer({ maxBufferedBytes: 256 * 1024, channels: () => channels })
+  const server = await startTestServer({ maxBufferedBytes: 256 * 1024, channelLayer: () => channels })
   t.teardown(() => server.close())
   const disconnected = nextDisconnects(server.switchboard)
   const slow = await server.connect('slow')

@@ -6,7 +6,7 @@ import { nextDisconnects } from '../helpers/events.js'
 t.test('rate limit › publishes beyond the burst get RATE_LIMITED and reach no handler', async t => {
   const channels = new ScriptedChannels()
   // A refill of 1/s cannot add a token during the test on any machine.
-  const server = await startTestServer({ publishRatePerSecond: 1, publishBurst: 5, channels: () => channels })
+  const server = await startTestServer({ publishRatePerSecond: 1, publishBurst: 5, channelLayer: () => channels })
   t.teardown(() => server.close())
   const client = await server.connect('alice')
   const replies = await Promise.all(
@@ -26,7 +26,7 @@ t.test('rate limit › sustained abuse closes with 4029', async t => {
     publishRatePerSecond: 1,
     publishBurst: 1,
     rateLimitCloseAfter: 20,
-    channels: () => new ScriptedChannels(),
+    channelLayer: () => new ScriptedChannels(),
   })
   t.teardown(() => server.close())
   const disconnected = nextDisconnects(server.switchboard)
@@ -49,7 +49,7 @@ t.test('dispatch › a full queue answers OVERLOADED', async t => {
       await gate
     },
   })
-  const server = await startTestServer({ dispatchConcurrency: 1, dispatchQueueCap: 0, channels: () => channels })
+  const server = await startTestServer({ dispatchConcurrency: 1, dispatchQueueCap: 0, channelLayer: () => channels })
   t.teardown(() => server.close())
   const a = await server.connect('a')
   const b = await server.connect('b')
@@ -74,7 +74,7 @@ t.test('dispatch › a handler past its deadline answers TIMEOUT and sees its si
         })
       }),
   })
-  const server = await startTestServer({ handlerDeadlineMs: 50, channels: () => channels })
+  const server = await startTestServer({ handlerDeadlineMs: 50, channelLayer: () => channels })
   t.teardown(() => server.close())
   const client = await server.connect('alice')
   t.match(await client.request({ type: 'publish', channel: 'test:a', data: {} }), { type: 'error', code: 'TIMEOUT' })
@@ -89,7 +89,7 @@ t.test('dispatch › a handler that throws an unexpected error answers INTERNAL 
       throw new Error('database password is hunter2')
     },
   })
-  const server = await startTestServer({ channels: () => channels })
+  const server = await startTestServer({ channelLayer: () => channels })
   t.teardown(() => server.close())
   const client = await server.connect('alice')
   const reply = await client.request({ type: 'publish', channel: 'test:a', data: {} })

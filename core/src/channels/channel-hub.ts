@@ -1,0 +1,204 @@
+import type { Logger } from 'pino'
+import type { Broker } from '../engines/broker.js'
+import type { Presence } from '../engines/presence.js'
+import type { Sequencer } from '../engines/sequencer.js'
+import type { MessageStore } from '../engines/store.js'
+import { SwitchboardError } from '../errors.js'
+import { replay } from '../delivery/catch-up.js'
+import { PublishPipeline } from '../delivery/publish-pipeline.js'
+import { DEFAULT_HISTORY_LIMIT, type ChannelFrame, type SubscribeFrame } from '../protocol/frames.js'
+import type { Session } from '../transport/session.js'
+import type { ChannelLayer } from './channel-layer.js'
+import { ChannelRegistry, type ResolvedChannel } from './channel-registry.js'
+import type { AnyChannelDefinition, Authorizer } from './define-channel.js'
+import { SubscriptionTable } from './subscription-table.js'
+
+/** What the hub runs on. */
+export interface ChannelHubDeps {
+  definitions: readonly AnyChannelDefinition[]
+  broker: Broker
+  presence: Presence
+  store: MessageStore
+  sequencer: Sequencer
+  maxSubscriptionsPerConnection: number
+  logger: Logger
+}
+
+/** Options of a server-side publish. */
+export interface ServerPublishOptions {
+  /** Shown as the message's `from`. Default `"system"`. */
+  from?: string
+  /** Idempotency key: a repeat on the same channel returns the first message. */
+  key?: string
+  /** Aborts the publish (e.g. a request deadline). */
+  signal?: AbortSignal
+}
+
+/** The result of a server-side publish. */
+export interface ServerPublishResult {
+  readonly channel: string
+  readonly seq: number
+  readonly epoch: string
+  readonly mid: string
+  /** True when `key` was seen before and nothing was published again. */
+  readonly duplicate: boolean
+}
+
+/**
+ * The framework's channel layer: resolves channel names to their definitions, authorizes
+ * (default deny), validates payloads, persists or numbers messages, fans them out through the
+ * broker, replays missed messages on `subscribe` with `since` (or from an at-least-once
+ * recipient's acked cursor), and keeps presence with `join`/`leave` events.
+ */
+export class ChannelHub implements ChannelLayer {
+  readonly registry: ChannelRegistry
+  private readonly table: SubscriptionTable
+  private readonly pipeline: PublishPipeline
+
+  constructor(private readonly deps: ChannelHubDeps) {
+    this.registry = new ChannelRegistry(deps.definitions)
+    this.table = new SubscriptionTable(deps.broker, deps.logger)
+    this.pipeline = new PublishPipeline(deps.store, deps.sequencer, this.table)
+  }
+
+  /** Local subscribers of `channel` on this node. */
+  localSubscribers(channel: string): number {
+    return this.table.count(channel)
+  }
+
+  async handle(frame: ChannelFrame, session: Session, signal: AbortSignal): Promise<void> {
+    const resolved = this.registry.resolve(frame.channel)
+    switch (frame.type) {
+      case 'subscribe':
+        return this.subscribe(frame, resolved, session)
+      case 'unsubscribe':
+        if (!session.subscriptions.has(frame.channel)) throw notSubscribed(frame.channel)
+        await this.leave(session, resolved)
+        session.send({ type: 'unsubscribed', id: frame.id, channel: frame.channel })
+        return
+      case 'publish': {
+        await this.authorize(resolved.definition.authorize.publish, resolved, session)
+        await this.pipeline.publish(
+          { resolved, data: frame.data, from: session.user, session, signal, ...(frame.key === undefined ? {} : { key: frame.key }) },
+          ({ message }) => session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid }),
+        )
+        return
+      }
+      case 'ack':
+        if (!session.subscriptions.has(frame.channel)) throw notSubscribed(frame.channel)
+        if (resolved.definition.persist && resolved.definition.delivery === 'at-least-once') {
+          await this.deps.store.ack(frame.channel, session.user, frame.seq)
+        }
+        return
+      case 'history': {
+        await this.authorize(resolved.definition.authorize.history, resolved, session)
+        const limit = frame.limit ?? DEFAULT_HISTORY_LIMIT
+        const messages = resolved.definition.persist
+          ? await this.deps.store.history(frame.channel, frame.before === undefined ? { limit } : { before: frame.before, limit })
+          : []
+        session.send({ type: 'history', id: frame.id, channel: frame.channel, messages })
+        return
+      }
+      case 'presence': {
+        await this.authorize(resolved.definition.authorize.presence, resolved, session)
+        if (!resolved.definition.presence) throw new SwitchboardError('FORBIDDEN', 'Presence is not enabled on this channel.')
+        const members = await this.deps.presence.members(frame.channel)
+        session.send({ type: 'presence', id: frame.id, channel: frame.channel, members })
+        return
+      }
+    }
+  }
+
+  /**
+   * Publishes from application code (notifications, system messages). Skips the channel's
+   * publish authorization; validates `data` and runs `onPublish` like a client publish.
+   * @throws SwitchboardError `UNKNOWN_CHANNEL`, `VALIDATION`, or what `onPublish` or the store throw.
+   */
+  async publish(channel: string, data: unknown, options: ServerPublishOptions = {}): Promise<ServerPublishResult> {
+    const resolved = this.registry.resolve(channel)
+    const { message, duplicate } = await this.pipeline.publish({
+      resolved,
+      data,
+      from: options.from ?? 'system',
+      signal: options.signal ?? new AbortController().signal,
+      ...(options.key === undefined ? {} : { key: options.key }),
+    })
+    return { channel, seq: message.seq, epoch: message.epoch, mid: message.mid, duplicate }
+  }
+
+  async disconnect(session: Session): Promise<void> {
+    for (const channel of [...session.subscriptions]) {
+      try {
+        await this.leave(session, this.registry.resolve(channel))
+      } catch (err) {
+        this.deps.logger.error({ err, channel, session: session.id }, 'leaving a channel failed')
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async subscribe(frame: SubscribeFrame, resolved: ResolvedChannel, session: Session): Promise<void> {
+    const { definition } = resolved
+    const channel = frame.channel
+    const resubscribe = session.subscriptions.has(channel)
+    if (!resubscribe && session.subscriptions.size >= this.deps.maxSubscriptionsPerConnection) {
+      throw new SwitchboardError('TOO_MANY_SUBSCRIPTIONS')
+    }
+    await this.authorize(definition.authorize.subscribe, resolved, session)
+    // Receive live traffic (held back) before reading the store, so nothing falls between them.
+    session.subscriptions.add(channel)
+    await this.table.add(channel, session)
+
+    let epoch: string
+    let latest: number
+    let from: number | undefined
+    let recovered = false
+    if (definition.persist) {
+      const position = await this.deps.store.position(channel)
+      ;({ epoch, seq: latest } = position)
+      const since = frame.since
+      if (since && since.epoch === epoch && since.seq <= latest && since.seq >= position.oldestSeq - 1) {
+        from = since.seq
+        recovered = true
+      } else if (definition.delivery === 'at-least-once') {
+        from = Math.max(await this.deps.store.cursor(channel, session.user), position.oldestSeq - 1)
+      }
+    } else {
+      ;({ epoch, seq: latest } = await this.deps.sequencer.current(channel))
+    }
+    session.send({ type: 'subscribed', id: frame.id, channel, epoch, seq: latest, recovered })
+    if (from !== undefined) {
+      await replay(this.deps.store, channel, from, latest, message => {
+        this.table.markSent(channel, session, message.seq)
+        return session.send({ type: 'message', ...message })
+      })
+    }
+    this.table.goLive(channel, session)
+
+    if (definition.presence && !resubscribe && (await this.deps.presence.add(channel, session.user, session.id))) {
+      await this.table.publish(channel, { type: 'join', channel, user: session.user })
+    }
+    // The connection may have ended while this ran; its cleanup may have missed what we just added.
+    if (session.closed) await this.leave(session, resolved)
+  }
+
+  /** Drops the session's subscription and presence on a channel (idempotent). */
+  private async leave(session: Session, resolved: ResolvedChannel): Promise<void> {
+    const channel = resolved.name
+    session.subscriptions.delete(channel)
+    await this.table.remove(channel, session)
+    if (resolved.definition.presence && (await this.deps.presence.remove(channel, session.user, session.id))) {
+      await this.table.publish(channel, { type: 'leave', channel, user: session.user })
+    }
+  }
+
+  private async authorize(rule: Authorizer<Record<string, string>>, resolved: ResolvedChannel, session: Session): Promise<void> {
+    const allowed = await rule({ channel: resolved.name, params: resolved.params, user: session.user, session })
+    if (allowed !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed on "${resolved.name}".`)
+  }
+}
+
+function notSubscribed(channel: string): SwitchboardError {
+  return new SwitchboardError('NOT_SUBSCRIBED', `Not subscribed to "${channel}".`)
+}

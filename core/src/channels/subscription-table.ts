@@ -1,0 +1,140 @@
+import type { Logger } from 'pino'
+import type { Broker } from '../engines/broker.js'
+import { SwitchboardError } from '../errors.js'
+import { PreparedFrame } from '../protocol/prepared-frame.js'
+import type { ServerFrame } from '../protocol/frames.js'
+import type { Session } from '../transport/session.js'
+
+/** One local subscriber of a channel. */
+interface Subscriber {
+  /** Highest seq sent to this subscriber on this channel (to drop repeats at the replay seam). */
+  lastSeq: number
+  /** Live messages held back while the subscriber's replay runs; undefined once live. */
+  pending: PreparedFrame[] | undefined
+}
+
+/**
+ * This node's subscribers per channel, and its subscriptions on the broker: the first local
+ * subscriber of a channel subscribes the node, the last one leaving unsubscribes it. Payloads
+ * from the broker are parsed once and sent to every local subscriber as one `PreparedFrame`
+ * (encoded once per codec). A subscriber that is replaying history gets live messages held back,
+ * then released in order with repeats dropped, so the seam has no gap and no duplicate.
+ */
+export class SubscriptionTable {
+  private readonly channels = new Map<string, Map<Session, Subscriber>>()
+  /** Broker subscribe/unsubscribe in flight per channel, so they apply in order. */
+  private readonly brokerOps = new Map<string, Promise<void>>()
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly logger: Logger,
+  ) {
+    broker.setListener((channel, payload) => this.deliver(channel, payload))
+  }
+
+  /** Local subscribers of `channel`. */
+  count(channel: string): number {
+    return this.channels.get(channel)?.size ?? 0
+  }
+
+  /** Channels with at least one local subscriber. */
+  get channelCount(): number {
+    return this.channels.size
+  }
+
+  /**
+   * Adds `session` to `channel` in replay mode (live messages are held back until `goLive`).
+   * Resolves once the node receives the channel's broker traffic.
+   */
+  async add(channel: string, session: Session): Promise<void> {
+    let subscribers = this.channels.get(channel)
+    if (subscribers?.has(session)) {
+      // A resubscribe: replay again from where the client asks, without touching the broker.
+      subscribers.set(session, { lastSeq: 0, pending: [] })
+      return
+    }
+    const first = !subscribers
+    if (!subscribers) {
+      subscribers = new Map()
+      this.channels.set(channel, subscribers)
+    }
+    subscribers.set(session, { lastSeq: 0, pending: [] })
+    if (!first) {
+      await this.brokerOps.get(channel)
+      if (this.channels.get(channel)?.has(session)) return
+      throw new SwitchboardError('INTERNAL', 'The subscription could not be set up.')
+    }
+    try {
+      await this.brokerOp(channel, () => this.broker.subscribe(channel))
+    } catch (err) {
+      // Nobody on this node can receive the channel: drop everyone who joined meanwhile.
+      if (this.channels.get(channel) === subscribers) this.channels.delete(channel)
+      throw new SwitchboardError('INTERNAL', 'The subscription could not be set up.', { cause: err })
+    }
+  }
+
+  /** Records that `seq` was sent to `session` during replay. */
+  markSent(channel: string, session: Session, seq: number): void {
+    const subscriber = this.channels.get(channel)?.get(session)
+    if (subscriber && seq > subscriber.lastSeq) subscriber.lastSeq = seq
+  }
+
+  /** Ends replay: sends the held-back live messages newer than the replay, then passes live traffic. */
+  goLive(channel: string, session: Session): void {
+    const subscriber = this.channels.get(channel)?.get(session)
+    if (!subscriber?.pending) return
+    const held = subscriber.pending
+    subscriber.pending = undefined
+    for (const frame of held) this.sendMessage(session, subscriber, frame)
+  }
+
+  /** Removes `session` from `channel`; resolves true when it was subscribed. */
+  async remove(channel: string, session: Session): Promise<boolean> {
+    const subscribers = this.channels.get(channel)
+    if (!subscribers?.delete(session)) return false
+    if (subscribers.size === 0) {
+      this.channels.delete(channel)
+      await this.brokerOp(channel, async () => {
+        // A subscriber may have arrived while the previous operation ran.
+        if (!this.channels.has(channel)) await this.broker.unsubscribe(channel)
+      }).catch(err => this.logger.error({ err, channel }, 'broker unsubscribe failed'))
+    }
+    return true
+  }
+
+  /** Publishes a frame to every node's subscribers of `channel` (this node's too), encoded once. */
+  publish(channel: string, frame: ServerFrame): Promise<void> {
+    return this.broker.publish(channel, JSON.stringify(frame))
+  }
+
+  private deliver(channel: string, payload: string): void {
+    const subscribers = this.channels.get(channel)
+    if (!subscribers) return
+    const frame = PreparedFrame.fromJson(payload)
+    for (const [session, subscriber] of subscribers) {
+      if (frame.frame.type !== 'message') session.sendPrepared(frame)
+      else if (subscriber.pending) subscriber.pending.push(frame)
+      else this.sendMessage(session, subscriber, frame)
+    }
+  }
+
+  private sendMessage(session: Session, subscriber: Subscriber, frame: PreparedFrame): void {
+    const seq = (frame.frame as { seq: number }).seq
+    if (seq <= subscriber.lastSeq) return
+    subscriber.lastSeq = seq
+    session.sendPrepared(frame)
+  }
+
+  /** Runs broker (un)subscriptions of one channel in order; the returned promise carries the op's own outcome. */
+  private brokerOp(channel: string, op: () => Promise<void>): Promise<void> {
+    const previous = this.brokerOps.get(channel) ?? Promise.resolve()
+    const result = previous.then(op)
+    const settled: Promise<void> = result
+      .catch(() => {})
+      .finally(() => {
+        if (this.brokerOps.get(channel) === settled) this.brokerOps.delete(channel)
+      })
+    this.brokerOps.set(channel, settled)
+    return result
+  }
+}

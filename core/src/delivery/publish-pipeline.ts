@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import type { ResolvedChannel } from '../channels/channel-registry.js'
+import type { SubscriptionTable } from '../channels/subscription-table.js'
+import type { Sequencer } from '../engines/sequencer.js'
+import type { MessageStore, StoredMessage } from '../engines/store.js'
+import type { Session } from '../transport/session.js'
+import { validateData } from './validate-data.js'
+
+/** One publish, from a client or from the server. */
+export interface PublishRequest {
+  readonly resolved: ResolvedChannel
+  readonly data: unknown
+  /** The publisher's user id, or `"system"`. */
+  readonly from: string
+  /** Idempotency key (persisted channels). */
+  readonly key?: string
+  /** The publishing connection, for client publishes. */
+  readonly session?: Session
+  /** Aborts at the handler deadline. */
+  readonly signal: AbortSignal
+}
+
+/** The result of a publish. */
+export interface PublishOutcome {
+  readonly message: StoredMessage
+  /** True when the key was seen before: nothing was stored or broadcast again. */
+  readonly duplicate: boolean
+}
+
+/**
+ * The publish path after authorization: validate `data` against the channel's schema, run the
+ * channel's `onPublish` (which may replace or refuse the data), number the message (the store
+ * for persisted channels, which commits before it resolves; the sequencer otherwise), call
+ * `committed` (the `published` reply goes out here), then broadcast through the broker, encoded
+ * once.
+ */
+export class PublishPipeline {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly sequencer: Sequencer,
+    private readonly table: SubscriptionTable,
+  ) {}
+
+  /**
+   * Publishes; `committed` runs after the message is durable and before it is broadcast.
+   * @throws SwitchboardError `VALIDATION` for bad data; whatever `onPublish` throws; store errors.
+   */
+  async publish(request: PublishRequest, committed: (outcome: PublishOutcome) => void = () => {}): Promise<PublishOutcome> {
+    const { resolved, from } = request
+    const definition = resolved.definition
+    let data = validateData(definition.schema, request.data)
+    if (definition.onPublish) {
+      const replaced = await definition.onPublish({
+        channel: resolved.name,
+        params: resolved.params,
+        user: from,
+        session: request.session,
+        data,
+        signal: request.signal,
+      })
+      if (replaced !== undefined) data = validateData(definition.schema, replaced)
+    }
+    request.signal.throwIfAborted()
+    const outcome = definition.persist
+      ? await this.store.append({ channel: resolved.name, from, data, ...(request.key === undefined ? {} : { key: request.key }) })
+      : { message: await this.ephemeral(resolved.name, from, data), duplicate: false }
+    committed(outcome)
+    if (!outcome.duplicate) await this.table.publish(resolved.name, { type: 'message', ...outcome.message })
+    return outcome
+  }
+
+  private async ephemeral(channel: string, from: string, data: unknown): Promise<StoredMessage> {
+    const { epoch, seq } = await this.sequencer.next(channel)
+    return { channel, seq, epoch, mid: randomUUID(), from, data, ts: Date.now() }
+  }
+}
