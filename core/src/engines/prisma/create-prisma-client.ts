@@ -1,0 +1,56 @@
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import { PrismaClient } from './generated/client.js'
+import { resolvePostgresConnection, type PostgresConnectionOptions } from './postgres-connection.js'
+
+/** The generated client's type, for code that passes a client around without importing `generated/`. */
+export type { PrismaClient } from './generated/client.js'
+
+/** Options of {@link createPrismaClient}. */
+export interface CreatePrismaClientOptions extends PostgresConnectionOptions {
+  /** Most connections the client's pool opens. Default 10 (`pg`'s default). */
+  readonly maxConnections?: number
+  /** Called with errors of idle pooled connections (e.g. the server restarted). Default: ignored, the pool reconnects. */
+  readonly onConnectionError?: (error: Error) => void
+}
+
+/** For clients made here: resolves once every socket their pool opened has closed. */
+const socketsClosed = new WeakMap<PrismaClient, () => Promise<void>>()
+
+/**
+ * Creates a PrismaClient for Switchboard's schema that talks to PostgreSQL through
+ * `@prisma/adapter-pg` (a `pg` pool; no native Prisma engine). With `schema`, every pooled
+ * connection uses it as `search_path` and Prisma's model queries are qualified with it, which
+ * lets tests run in a schema of their own. Connects lazily, on the first query; end it with
+ * {@link disconnectPrismaClient} (or the store's `close()`). Throws `CONFIG_INVALID` for a
+ * connection string that is not a PostgreSQL URL or a schema name that is not allowed.
+ */
+export function createPrismaClient(options: CreatePrismaClientOptions): PrismaClient {
+  const { connectionString, schema } = resolvePostgresConnection(options)
+  const pool = new pg.Pool({ connectionString, ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }) })
+  // Without a listener, an error of an idle connection would crash the process.
+  pool.on('error', options.onConnectionError ?? (() => {}))
+  const ended = new Set<Promise<void>>()
+  pool.on('connect', (connection) => {
+    const closed: Promise<void> = new Promise((resolve) =>
+      connection.once('end', () => {
+        ended.delete(closed)
+        resolve()
+      }),
+    )
+    ended.add(closed)
+  })
+  const client = new PrismaClient({ adapter: new PrismaPg(pool, { ...(schema === undefined ? {} : { schema }), disposeExternalPool: true }) })
+  socketsClosed.set(client, async () => void (await Promise.all(ended)))
+  return client
+}
+
+/**
+ * Disconnects `client` and, for a client from {@link createPrismaClient}, resolves only once
+ * every socket of its pool has closed (`pg`'s pool ends before its sockets do), so no handle
+ * outlives it. Other clients are just `$disconnect()`ed.
+ */
+export async function disconnectPrismaClient(client: PrismaClient): Promise<void> {
+  await client.$disconnect()
+  await socketsClosed.get(client)?.()
+}

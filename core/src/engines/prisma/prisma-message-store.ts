@@ -1,0 +1,300 @@
+import { SwitchboardError } from '../../errors.js'
+import type { AppendInput, AppendResult, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
+import { prepareAppend, writeBatch, type PreparedAppend } from './append-batch.js'
+import { BatchQueue } from './batch-queue.js'
+import { disconnectPrismaClient } from './create-prisma-client.js'
+import type { PrismaClient } from './generated/client.js'
+import { checkRetention, definedLimits } from './retention.js'
+import { MESSAGE_COLUMNS, seqParam, toMessage, toSafeNumber, type MessageRow } from './sql-rows.js'
+
+/** Options of {@link PrismaMessageStore}. */
+export interface PrismaMessageStoreOptions {
+  /** A client for Switchboard's schema, e.g. from `createPrismaClient()`; migrations already applied. */
+  readonly client: PrismaClient
+  /**
+   * Retention applied without being asked: `maxMessages` on every append, inside the append's
+   * transaction; both limits as the fallback of a `trim` policy that leaves them out. Default:
+   * keep everything. Invalid values throw `CONFIG_INVALID` from the constructor.
+   */
+  readonly defaultRetention?: RetentionPolicy
+  /** Most appends committed in one transaction. Default 500. */
+  readonly batchMaxSize?: number
+  /**
+   * How long an append waits for others to join its batch when no transaction is in flight
+   * (ms). Default 0: a batch starts right after the current tick, and appends arriving while a
+   * transaction is in flight join the next one anyway.
+   */
+  readonly batchMaxWaitMs?: number
+  /** Longest a batch may wait for a pooled connection, and then longest its transaction may run (ms, each). Default 10000. */
+  readonly transactionTimeoutMs?: number
+  /** The clock that stamps `ts` and judges age in `trim`, ms since the Unix epoch. Default `Date.now`. */
+  readonly now?: () => number
+  /** Whether `close()` disconnects `client`. Default true; false when the client is shared. */
+  readonly disconnectOnClose?: boolean
+}
+
+/** Counters of a {@link PrismaMessageStore}, for metrics. All count since construction. */
+export interface PrismaMessageStoreStats {
+  /** Batch transactions committed. */
+  readonly transactions: number
+  /** Batch transactions that failed (every append in them rejected). */
+  readonly failedTransactions: number
+  /** Messages appended (committed), duplicates excluded. */
+  readonly appended: number
+  /** Appends answered with `duplicate: true`. */
+  readonly duplicates: number
+  /** Messages trimmed, by `trim` or by `defaultRetention.maxMessages`. */
+  readonly trimmed: number
+  /** Most appends one committed transaction carried. */
+  readonly largestBatch: number
+  /** Appends waiting for a transaction right now. */
+  readonly queued: number
+}
+
+/**
+ * A {@link MessageStore} on PostgreSQL through Prisma: the durable store of a cluster, shared
+ * by every node (see docs/storage.md).
+ *
+ * - Group commit: appends queue while a transaction is in flight and go, up to `batchMaxSize`
+ *   at a time, into one transaction that locks each stream row once, raises its seq by the
+ *   number of new messages and inserts them all in one statement. One transaction is in
+ *   flight per store at a time. Each append resolves after COMMIT; when the transaction fails,
+ *   every append of the batch rejects with `INTERNAL` (the PostgreSQL error as `cause`) and
+ *   nothing of the batch is stored. Seqs are dense: they are taken under the row lock and
+ *   committed or rolled back with the messages.
+ * - Idempotency keys are checked after the row lock, so a key raced by two nodes is stored once
+ *   and the loser gets the winner's message without using a seq; `unique (channel, idem_key)`
+ *   backs this up. A key is remembered as long as its message is stored (not trimmed).
+ * - A channel's stream row (with its random epoch) is created by its first append or
+ *   `position`; reads of other channels create nothing.
+ * - Input PostgreSQL would refuse (a NUL character, a key over 128 characters) rejects that
+ *   append alone with `VALIDATION` before it joins a batch.
+ */
+export class PrismaMessageStore implements MessageStore {
+  readonly #client: PrismaClient
+  readonly #retention: RetentionPolicy
+  readonly #transactionTimeoutMs: number
+  readonly #now: () => number
+  readonly #disconnectOnClose: boolean
+  readonly #batches: BatchQueue<PreparedAppend, AppendResult>
+  readonly #reads = new Set<Promise<unknown>>()
+  #closing: Promise<void> | undefined
+  #stats = { transactions: 0, failedTransactions: 0, appended: 0, duplicates: 0, trimmed: 0, largestBatch: 0 }
+
+  /** Throws `CONFIG_INVALID` for a negative or non-integer limit, size or duration in `options`. */
+  constructor(options: PrismaMessageStoreOptions) {
+    this.#client = options.client
+    this.#retention = checkRetention(options.defaultRetention ?? {}, 'defaultRetention')
+    this.#batches = new BatchQueue({
+      maxSize: checkInteger(options.batchMaxSize ?? 500, 'batchMaxSize', 1),
+      maxWaitMs: checkInteger(options.batchMaxWaitMs ?? 0, 'batchMaxWaitMs', 0),
+      commit: (items) => this.#commit(items),
+    })
+    this.#transactionTimeoutMs = checkInteger(options.transactionTimeoutMs ?? 10_000, 'transactionTimeoutMs', 1)
+    this.#now = options.now ?? Date.now
+    this.#disconnectOnClose = options.disconnectOnClose ?? true
+  }
+
+  /**
+   * Appends one message through the next batch, resolving after its transaction commits.
+   * Rejects with `VALIDATION` or `INTERNAL` for input that cannot be stored (see
+   * {@link prepareAppend}; nothing is queued), `INTERNAL` when the batch's transaction fails,
+   * `CLOSED` once `close()` was called.
+   */
+  append(input: AppendInput): Promise<AppendResult> {
+    if (this.#closing !== undefined) return Promise.reject(closedError())
+    let item: PreparedAppend
+    try {
+      item = prepareAppend(input)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#batches.push(item)
+  }
+
+  /**
+   * The channel's epoch, latest seq and oldest stored seq. Creates the stream row (and so its
+   * epoch) when the channel is new, so the epoch is stable across calls and nodes. Rejects with
+   * `CLOSED` after `close()`.
+   */
+  position(channel: string): Promise<StreamPosition> {
+    return this.#read(async () => {
+      const read = (): Promise<{ seq: bigint; epoch: string; oldest: bigint | null }[]> =>
+        this.#client.$queryRawUnsafe(
+          `SELECT s.seq, s.epoch, (SELECT min(m.seq) FROM messages AS m WHERE m.channel = s.channel) AS oldest
+           FROM streams AS s WHERE s.channel = $1`,
+          channel,
+        )
+      let [row] = await read()
+      if (row === undefined) {
+        await this.#client.$executeRawUnsafe(`INSERT INTO streams (channel) VALUES ($1) ON CONFLICT (channel) DO NOTHING`, channel)
+        ;[row] = await read()
+      }
+      if (row === undefined) throw new SwitchboardError('INTERNAL', 'The stream row could not be created.')
+      const seq = toSafeNumber(row.seq)
+      return { epoch: row.epoch, seq, oldestSeq: row.oldest === null ? seq + 1 : toSafeNumber(row.oldest) }
+    })
+  }
+
+  /** Stored messages with `seq > afterSeq`, ascending, at most `limit`. Rejects with `CLOSED` after `close()`. */
+  range(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    return this.#read(async () => {
+      const after = seqParam(afterSeq)
+      const count = seqParam(limit)
+      if (after === undefined || count === undefined || count === 0) return []
+      return this.#messages(`m.seq > $2 ORDER BY m.seq LIMIT $3`, channel, after, count)
+    })
+  }
+
+  /**
+   * The `limit` stored messages just before seq `before` (exclusive; default: the latest),
+   * oldest first; `[]` when `before` ≤ 1. Rejects with `CLOSED` after `close()`.
+   */
+  history(channel: string, options: { before?: number; limit: number }): Promise<StoredMessage[]> {
+    return this.#read(async () => {
+      const count = seqParam(options.limit)
+      const before = options.before === undefined ? Number.MAX_SAFE_INTEGER : seqParam(Math.ceil(options.before))
+      if (count === undefined || count === 0 || before === undefined || before <= 1) return []
+      return (await this.#messages(`m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, channel, before, count)).reverse()
+    })
+  }
+
+  /** The user's acked seq on `channel`, 0 when it never acked. Rejects with `CLOSED` after `close()`. */
+  cursor(channel: string, user: string): Promise<number> {
+    return this.#read(async () => {
+      const [row] = await this.#client.$queryRawUnsafe<{ seq: bigint }[]>(
+        `SELECT seq FROM cursors WHERE channel = $1 AND user_id = $2`,
+        channel,
+        user,
+      )
+      return row === undefined ? 0 : toSafeNumber(row.seq)
+    })
+  }
+
+  /**
+   * Moves the user's cursor to `seq`, clamped to the channel's latest seq, in one statement;
+   * a lower seq changes nothing, so on a channel never appended to the cursor stays 0.
+   * Rejects with `CLOSED` after `close()`.
+   */
+  ack(channel: string, user: string, seq: number): Promise<void> {
+    return this.#read(async () => {
+      const target = seqParam(seq)
+      if (target === undefined || target === 0) return
+      await this.#client.$executeRawUnsafe(
+        `INSERT INTO cursors AS c (channel, user_id, seq, updated_at)
+         SELECT s.channel, $2, LEAST($3::bigint, s.seq), now() FROM streams AS s WHERE s.channel = $1 AND s.seq > 0
+         ON CONFLICT (channel, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+         WHERE c.seq < excluded.seq`,
+        channel,
+        user,
+        target,
+      )
+    })
+  }
+
+  /**
+   * Trims the channel's oldest messages: past `maxMessages`, then those older than `maxAgeMs`
+   * (`created_at < now() - maxAgeMs`, from the oldest up to the first younger one, so only a
+   * prefix goes). A limit missing from `policy` falls back to `defaultRetention`'s. Resolves
+   * with how many messages were trimmed. Rejects with `CONFIG_INVALID` for a negative or
+   * non-integer limit, `CLOSED` after `close()`.
+   */
+  trim(channel: string, policy: RetentionPolicy): Promise<number> {
+    return this.#read(async () => {
+      const { maxMessages, maxAgeMs } = checkRetention({ ...this.#retention, ...definedLimits(policy) }, 'policy')
+      let trimmed = 0
+      if (maxMessages !== undefined) {
+        trimmed += await this.#client.$executeRawUnsafe(
+          `DELETE FROM messages WHERE channel = $1 AND seq <= (SELECT seq FROM streams WHERE channel = $1) - $2::bigint`,
+          channel,
+          maxMessages,
+        )
+      }
+      if (maxAgeMs !== undefined) {
+        trimmed += await this.#client.$executeRawUnsafe(
+          `DELETE FROM messages WHERE channel = $1 AND seq < COALESCE(
+             (SELECT seq FROM messages WHERE channel = $1 AND created_at >= $2::timestamptz ORDER BY seq LIMIT 1),
+             (SELECT seq + 1 FROM streams WHERE channel = $1))`,
+          channel,
+          new Date(this.#now() - maxAgeMs).toISOString(),
+        )
+      }
+      this.#stats.trimmed += trimmed
+      return trimmed
+    })
+  }
+
+  /** A snapshot of the store's counters. */
+  stats(): PrismaMessageStoreStats {
+    return { ...this.#stats, queued: this.#batches.size }
+  }
+
+  /**
+   * Commits the appends already queued, waits for reads in flight, then disconnects the client
+   * (unless `disconnectOnClose` is false; see `disconnectPrismaClient`). Calls made after it started reject with `CLOSED`.
+   * Idempotent: every call resolves when the first one has finished.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#batches.flush()
+      await Promise.allSettled([...this.#reads])
+      if (this.#disconnectOnClose) await disconnectPrismaClient(this.#client)
+    })()
+    return this.#closing
+  }
+
+  /** Commits one batch in one transaction; rejects with `INTERNAL` (the cause attached) when it fails. */
+  async #commit(items: PreparedAppend[]): Promise<AppendResult[]> {
+    const nowMs = this.#now()
+    try {
+      const outcome = await this.#client.$transaction((tx) => writeBatch(tx, items, nowMs, this.#retention.maxMessages), {
+        isolationLevel: 'ReadCommitted',
+        maxWait: this.#transactionTimeoutMs,
+        timeout: this.#transactionTimeoutMs,
+      })
+      this.#stats.transactions += 1
+      this.#stats.appended += outcome.appended
+      this.#stats.duplicates += items.length - outcome.appended
+      this.#stats.trimmed += outcome.trimmed
+      this.#stats.largestBatch = Math.max(this.#stats.largestBatch, items.length)
+      return outcome.results
+    } catch (cause) {
+      this.#stats.failedTransactions += 1
+      throw new SwitchboardError('INTERNAL', 'The message could not be stored: its batch transaction failed.', { cause })
+    }
+  }
+
+  /** Runs a read (or a single-statement write), tracked so `close()` waits for it. */
+  #read<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) return Promise.reject(closedError())
+    const pending = run()
+    this.#reads.add(pending)
+    const forget = (): void => void this.#reads.delete(pending)
+    pending.then(forget, forget)
+    return pending
+  }
+
+  /** Messages of `channel` matching `where` (`$2`, `$3` are `a`, `b`), with the stream's epoch. */
+  async #messages(where: string, channel: string, a: number, b: number): Promise<StoredMessage[]> {
+    const rows = await this.#client.$queryRawUnsafe<(MessageRow & { epoch: string })[]>(
+      `SELECT ${MESSAGE_COLUMNS}, s.epoch FROM messages AS m JOIN streams AS s ON s.channel = m.channel
+       WHERE m.channel = $1 AND ${where}`,
+      channel,
+      a,
+      b,
+    )
+    return rows.map((row) => toMessage(row, channel, row.epoch))
+  }
+}
+
+function closedError(): SwitchboardError {
+  return new SwitchboardError('CLOSED', 'The message store is closed.')
+}
+
+/** `value` when it is an integer ≥ `min`; throws `CONFIG_INVALID` naming `name` otherwise. */
+function checkInteger(value: number, name: string, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new SwitchboardError('CONFIG_INVALID', `${name} must be an integer ≥ ${min}, got ${String(value)}.`)
+  }
+  return value
+}

@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t, { type Test } from 'tap'
+import { createPrismaClient } from '../../../src/engines/prisma/create-prisma-client.js'
+import { PrismaMessageStore, type PrismaMessageStoreOptions } from '../../../src/engines/prisma/prisma-message-store.js'
+import { isSwitchboardError } from '../../../src/errors.js'
+import { storeConformance } from '../../../src/testing/index.js'
+import { migratedSchema, sql, TEST_DATABASE_URL } from '../../helpers/postgres-schema.js'
+
+const schema = await migratedSchema(t)
+
+// One controllable clock for every store: it stamps `ts` and judges age in `trim`.
+let clock = 1_700_000_000_000
+
+/** A store with a client of its own on this file's schema (one "node"), closed when `t` ends. */
+function node(t: Test, options: Omit<PrismaMessageStoreOptions, 'client'> = {}): PrismaMessageStore {
+  const store = new PrismaMessageStore({
+    client: createPrismaClient({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 }),
+    now: () => clock,
+    ...options,
+  })
+  t.teardown(() => store.close())
+  return store
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown }
+const settle = <T>(promise: Promise<T>): Promise<Outcome<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  )
+const seqs = (messages: readonly { seq: number }[]): number[] => messages.map((m) => m.seq)
+const channel = (label: string): string => `prisma:${label}:${Math.random().toString(36).slice(2)}`
+
+// Two stores, each with its own client and pool, on one schema: two nodes of a cluster.
+await storeConformance(
+  t,
+  'PrismaMessageStore',
+  async () => {
+    const stores = [0, 1].map(
+      () => new PrismaMessageStore({ client: createPrismaClient({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 }), now: () => clock }),
+    )
+    return { stores, cleanup: async () => void (await Promise.all(stores.map((store) => store.close()))) }
+  },
+  { advanceClock: (ms) => void (clock += ms) },
+)
+
+t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
+  t.test('group commit › a burst of appends lands in far fewer transactions', async (t) => {
+    const store = node(t)
+    const channels = [channel('burst-a'), channel('burst-b'), channel('burst-c')]
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => store.append({ channel: channels[i % 3] as string, from: 'alice', data: { i } })),
+    )
+    const { transactions, appended, largestBatch } = store.stats()
+    t.equal(appended, 300)
+    t.ok(transactions <= 3, `300 appends in ${transactions} transaction(s)`)
+    t.equal(largestBatch, 300, 'one batch took the whole burst')
+    for (const ch of channels) {
+      t.same(results.filter((r) => r.message.channel === ch).map((r) => r.message.seq), Array.from({ length: 100 }, (_, i) => i + 1))
+    }
+  })
+
+  t.test('group commit › batchMaxSize caps a transaction; appends queued meanwhile join the next one', async (t) => {
+    const store = node(t, { batchMaxSize: 16 })
+    const ch = channel('capped')
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => store.append({ channel: ch, from: 'alice', data: i })))
+    t.same(seqs(results.map((r) => r.message)), Array.from({ length: 100 }, (_, i) => i + 1), 'in call order, dense')
+    t.ok(store.stats().largestBatch <= 16, 'no transaction carried more than 16')
+    t.ok(store.stats().transactions >= 7 && store.stats().transactions < 100, `${store.stats().transactions} transactions`)
+  })
+
+  t.test('group commit › batchMaxWaitMs gathers appends that arrive apart', async (t) => {
+    const store = node(t, { batchMaxWaitMs: 200 })
+    const ch = channel('wait')
+    const first = store.append({ channel: ch, from: 'alice', data: 1 })
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const second = store.append({ channel: ch, from: 'alice', data: 2 })
+    await Promise.all([first, second])
+    t.equal(store.stats().transactions, 1, 'both in one transaction')
+  })
+
+  t.test('nodes › three processes appending to one channel get one dense sequence and one message per key', async (t) => {
+    const ch = channel('processes')
+    const worker = fileURLToPath(new URL('./fixtures/append-worker.ts', import.meta.url))
+    const outputs = await Promise.all(
+      [0, 1, 2].map(() => promisify(execFile)(process.execPath, ['--import', 'tsx', worker, TEST_DATABASE_URL, schema, ch, '10', '30'])),
+    )
+    const results = outputs.flatMap((o) => JSON.parse(o.stdout) as { seq: number; mid: string; duplicate: boolean }[])
+    const stored = results.filter((r) => !r.duplicate)
+    // 3 processes × 10 loops × 30 appends; loop 0's 30 keys are shared, so 2 × 30 are duplicates.
+    t.equal(results.length, 900)
+    t.equal(stored.length, 840, 'each shared key was stored by exactly one process')
+    t.same(stored.map((r) => r.seq).sort((a, b) => a - b), Array.from({ length: 840 }, (_, i) => i + 1), 'seqs 1..840, no gap')
+    t.equal(new Set(results.map((r) => `${r.seq}/${r.mid}`)).size, 840, 'duplicates return the stored message')
+    const reader = node(t)
+    t.match(await reader.position(ch), { seq: 840, oldestSeq: 1 })
+    t.equal((await reader.range(ch, 0, 1000)).length, 840)
+  })
+
+  t.test('failure › a failing transaction rejects every append of its batch and stores none of it', async (t) => {
+    // A trigger refuses one message of the batch, as PostgreSQL would refuse a broken row.
+    await sql(`CREATE FUNCTION "${schema}".refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.data ? 'refuse' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; RETURN NEW; END $$`)
+    await sql(`CREATE TRIGGER refuse BEFORE INSERT ON "${schema}".messages FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse()`)
+    t.teardown(() => sql(`DROP TRIGGER refuse ON "${schema}".messages`))
+    const store = node(t)
+    const [red, blue] = [channel('fail-red'), channel('fail-blue')]
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => settle(store.append({ channel: i % 2 ? red : blue, from: 'alice', data: { i }, key: `k${i}` }))),
+      settle(store.append({ channel: red, from: 'mallory', data: { refuse: true } })),
+    ])
+    t.ok(outcomes.every((o) => !o.ok && isSwitchboardError(o.error, 'INTERNAL')), 'all 11 appends reject with INTERNAL')
+    const error = outcomes[0]?.ok === false ? (outcomes[0].error as Error) : undefined
+    t.match(String((error?.cause as Error | undefined)?.message), /refused by the test trigger/, 'the PostgreSQL error is the cause')
+    t.match(store.stats(), { transactions: 0, failedTransactions: 1, appended: 0 })
+    for (const ch of [red, blue]) {
+      t.match(await store.position(ch), { seq: 0, oldestSeq: 1 }, 'no seq was used')
+      t.same(await store.range(ch, 0, 100), [], 'no row was stored')
+    }
+    const again = await store.append({ channel: red, from: 'alice', data: { i: 1 }, key: 'k1' })
+    t.same([again.message.seq, again.duplicate], [1, false], 'the next append gets seq 1; the key was not kept')
+  })
+
+  t.test('validation › input PostgreSQL refuses rejects that append alone, before its batch', async (t) => {
+    const store = node(t)
+    const ch = channel('nul')
+    const [good, nulData, nulFrom, longKey, escaped] = await Promise.all([
+      settle(store.append({ channel: ch, from: 'alice', data: 'fine' })),
+      settle(store.append({ channel: ch, from: 'alice', data: { text: 'a\u0000b' } })),
+      settle(store.append({ channel: ch, from: 'al\u0000ice', data: 'x' })),
+      settle(store.append({ channel: ch, from: 'alice', data: 'x', key: 'k'.repeat(129) })),
+      settle(store.append({ channel: ch, from: 'alice', data: { text: 'a backslash then u0000: \\u0000' } })),
+    ])
+    t.match(good, { ok: true, value: { message: { seq: 1 } } })
+    t.ok(!nulData.ok && isSwitchboardError(nulData.error, 'VALIDATION'), 'NUL in data: VALIDATION')
+    t.match(!nulData.ok && nulData.error, { details: [{ path: 'data' }] })
+    t.match(!nulFrom.ok && nulFrom.error, { code: 'VALIDATION', details: [{ path: 'from' }] })
+    t.match(!longKey.ok && longKey.error, { code: 'VALIDATION', details: [{ path: 'key' }] })
+    t.match(escaped, { ok: true, value: { message: { seq: 2, data: { text: 'a backslash then u0000: \\u0000' } } } }, 'an escaped backslash is not a NUL')
+    const cyclic: { self?: unknown } = {}
+    cyclic.self = cyclic
+    await t.rejects(store.append({ channel: ch, from: 'alice', data: cyclic }), { code: 'INTERNAL' }, 'data that is not JSON')
+    t.same(seqs(await store.range(ch, 0, 10)), [1, 2])
+  })
+
+  t.test('bigint › a seq of 2^53 (past Number.MAX_SAFE_INTEGER) is refused, never rounded', async (t) => {
+    const store = node(t)
+    const ch = channel('huge')
+    await store.position(ch)
+    await sql(`UPDATE "${schema}".streams SET seq = 9007199254740992 WHERE channel = $1`, [ch])
+    await t.rejects(store.position(ch), { code: 'INTERNAL' }, 'position')
+    await t.rejects(store.append({ channel: ch, from: 'alice', data: 1 }), { code: 'INTERNAL' }, 'append')
+    const [row] = (await sql(`SELECT seq FROM "${schema}".streams WHERE channel = $1`, [ch])).rows as { seq: string }[]
+    t.equal(row?.seq, '9007199254740992', 'the failed append left the stream as it was')
+  })
+
+  t.test('defaultRetention › maxMessages trims inside each append transaction', async (t) => {
+    const store = node(t, { defaultRetention: { maxMessages: 3 } })
+    const ch = channel('retention')
+    const results = await Promise.all(Array.from({ length: 7 }, (_, i) => store.append({ channel: ch, from: 'alice', data: i })))
+    t.same(seqs(results.map((r) => r.message)), [1, 2, 3, 4, 5, 6, 7])
+    t.match(await store.position(ch), { seq: 7, oldestSeq: 5 })
+    t.equal(store.stats().trimmed, 4)
+  })
+
+  t.test('close › commits appends already queued, then rejects new calls', async (t) => {
+    const store = node(t)
+    const reader = node(t)
+    const ch = channel('close')
+    const pending = Array.from({ length: 20 }, (_, i) => store.append({ channel: ch, from: 'alice', data: i }))
+    const closed = store.close()
+    await t.rejects(store.append({ channel: ch, from: 'alice', data: 'late' }), { code: 'CLOSED' })
+    const results = await Promise.all(pending)
+    await closed
+    t.equal(results.length, 20, 'every queued append resolved')
+    t.equal((await reader.position(ch)).seq, 20, 'and was committed')
+  })
+
+  t.test('close › leaves no socket, timer or immediate behind', async (t) => {
+    const open = (): string[] =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout' || r === 'Immediate').sort()
+    const before = open()
+    const store = new PrismaMessageStore({
+      client: createPrismaClient({ connectionString: TEST_DATABASE_URL, schema }),
+      batchMaxWaitMs: 50,
+    })
+    const ch = channel('handles')
+    await Promise.all([store.append({ channel: ch, from: 'alice', data: 1 }), store.position(ch), store.range(ch, 0, 10)])
+    const queued = store.append({ channel: ch, from: 'alice', data: 2 })
+    await store.close()
+    t.match(await queued, { message: { seq: 2 } }, 'the append waiting for batchMaxWaitMs was committed at close')
+    t.same(open(), before)
+  })
+
+  t.test('config › invalid options are CONFIG_INVALID', async (t) => {
+    const client = createPrismaClient({ connectionString: TEST_DATABASE_URL, schema })
+    t.teardown(() => client.$disconnect())
+    t.throws(() => new PrismaMessageStore({ client, batchMaxSize: 0 }), { code: 'CONFIG_INVALID', message: /batchMaxSize/ })
+    t.throws(() => new PrismaMessageStore({ client, batchMaxWaitMs: -1 }), { code: 'CONFIG_INVALID' })
+    t.throws(() => new PrismaMessageStore({ client, defaultRetention: { maxAgeMs: 1.5 } }), { code: 'CONFIG_INVALID' })
+    t.throws(() => createPrismaClient({ connectionString: TEST_DATABASE_URL, schema: 'Bad-Name' }), { code: 'CONFIG_INVALID', message: /Bad-Name/ })
+    t.throws(() => createPrismaClient({ connectionString: 'mysql://localhost/db' }), { code: 'CONFIG_INVALID' })
+  })
+})
