@@ -129,6 +129,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   int('SWITCHBOARD_HEARTBEAT_MS', 'heartbeatMs', MS, 'server ping interval and the interval clients ping at'),
   int('SWITCHBOARD_AUTH_TIMEOUT_MS', 'authTimeoutMs', MS, 'time to send `connect` after the upgrade'),
   int('SWITCHBOARD_TOKEN_GRACE_MS', 'tokenGraceMs', MS, 'time to send `refresh` after TOKEN_EXPIRED'),
+  int('SWITCHBOARD_ACK_TIMEOUT_MS', 'ackTimeoutMs', MS, 'first redelivery delay for at-least-once channels'),
+  int('SWITCHBOARD_REDELIVERY_ATTEMPTS', 'redeliveryAttempts', COUNT, 'redeliveries of an unacknowledged message before it is dead-lettered'),
   int('SWITCHBOARD_MAX_PAYLOAD_BYTES', 'maxPayloadBytes', BYTES, 'largest frame accepted'),
   int('SWITCHBOARD_MAX_CONNECTIONS', 'maxConnections', COUNT, 'connections per node; more get HTTP 503'),
   int('SWITCHBOARD_MAX_BUFFERED_BYTES', 'maxBufferedBytes', BYTES, 'bytes queued to one connection before close 4008'),

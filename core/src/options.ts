@@ -63,6 +63,14 @@ export interface SwitchboardOptions {
   handlerDeadlineMs: number
   /** Time a closing connection gets to finish the close handshake before it is terminated. Default 1000. */
   closeTimeoutMs: number
+  /** First redelivery check of an at-least-once message, after delivery. Default 10000. */
+  ackTimeoutMs: number
+  /** Redeliveries of an unacknowledged message before it is dead-lettered. Default 5. */
+  redeliveryAttempts: number
+  /** Longest delay between redeliveries (exponential backoff is capped here). Default 300000. */
+  redeliveryMaxDelayMs: number
+  /** How often pending redeliveries of online recipients are rebuilt from the store. Default 60000. */
+  redeliveryRebuildMs: number
   /** Graceful shutdown budget: after it, remaining work is abandoned. Default 10000. */
   shutdownMs: number
   /** `Retry-After` seconds sent with HTTP 503 when the node is full or draining. Default 5. */
@@ -98,6 +106,10 @@ export const DEFAULT_OPTIONS: Readonly<SwitchboardOptions> = Object.freeze({
   dispatchQueueCap: 10_000,
   handlerDeadlineMs: 5_000,
   closeTimeoutMs: 1_000,
+  ackTimeoutMs: 10_000,
+  redeliveryAttempts: 5,
+  redeliveryMaxDelayMs: 300_000,
+  redeliveryRebuildMs: 60_000,
   shutdownMs: 10_000,
   retryAfterSec: 5,
   perMessageDeflate: false,
@@ -131,6 +143,10 @@ const optionsSchema = z.strictObject({
   dispatchQueueCap: nonNegativeInt,
   handlerDeadlineMs: positiveMs,
   closeTimeoutMs: positiveMs,
+  ackTimeoutMs: positiveMs,
+  redeliveryAttempts: positiveInt,
+  redeliveryMaxDelayMs: positiveMs,
+  redeliveryRebuildMs: positiveMs,
   shutdownMs: positiveMs,
   retryAfterSec: positiveInt,
   perMessageDeflate: z.boolean().describe('true or false'),

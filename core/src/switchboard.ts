@@ -10,12 +10,15 @@ import type { AnyChannelDefinition } from './channels/define-channel.js'
 import { DispatchPool } from './dispatch/dispatch-pool.js'
 import type { Broker } from './engines/broker.js'
 import type { Presence } from './engines/presence.js'
+import type { RedeliveryQueue } from './engines/queue.js'
 import type { Sequencer } from './engines/sequencer.js'
 import type { MessageStore } from './engines/store.js'
 import { MemoryBroker } from './engines/memory/memory-broker.js'
 import { MemoryMessageStore } from './engines/memory/memory-message-store.js'
 import { MemoryPresence } from './engines/memory/memory-presence.js'
 import { MemorySequencer } from './engines/memory/memory-sequencer.js'
+import { MemoryRedeliveryQueue } from './engines/memory/memory-redelivery-queue.js'
+import { Metrics } from './observability/metrics.js'
 import { SwitchboardError } from './errors.js'
 import { HookRunner, type HookName, type Hooks } from './lifecycle/hooks.js'
 import { createLogger, type Logger } from './observability/logger.js'
@@ -37,6 +40,8 @@ export interface Engines {
   store: MessageStore
   /** Numbers messages of channels that are not persisted. Default `MemorySequencer`. */
   sequencer: Sequencer
+  /** Delayed redelivery checks of at-least-once channels. Default `MemoryRedeliveryQueue`. */
+  queue: RedeliveryQueue
 }
 
 /** Everything the channel layer factory receives to build the node's channel layer. */
@@ -73,6 +78,8 @@ export interface Switchboard {
   readonly engines: Engines
   /** The node's logger. */
   readonly logger: Logger
+  /** The node's Prometheus metrics (`metrics.registry.metrics()` renders them). */
+  readonly metrics: Metrics
   /** Open connections (authenticated or not). */
   readonly connectionCount: number
   /** True from the start of `close()`: new upgrades get 503 and `/readyz` should say not ready. */
@@ -88,6 +95,12 @@ export interface Switchboard {
    * @throws SwitchboardError `UNKNOWN_CHANNEL`, `VALIDATION`, `CLOSED`, or what the channel's `onPublish` throws.
    */
   publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult>
+  /**
+   * Reschedules redelivery checks of this node's online recipients from the message store
+   * (runs every `redeliveryRebuildMs` by itself); resolves with how many were scheduled. Call it
+   * after the queue lost its jobs (a Redis restart without persistence).
+   */
+  rebuildRedeliveries(): Promise<number>
   /** Registers a lifecycle hook. */
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void
   /** The authenticated sessions of this node. */
@@ -113,6 +126,7 @@ class SwitchboardNode implements Switchboard {
   readonly options: SwitchboardOptions
   readonly engines: Engines
   readonly logger: Logger
+  readonly metrics = new Metrics()
   draining = false
 
   private readonly hooks: HookRunner
@@ -145,6 +159,7 @@ class SwitchboardNode implements Switchboard {
       presence: engines?.presence ?? new MemoryPresence(),
       store: engines?.store ?? new MemoryMessageStore(),
       sequencer: engines?.sequencer ?? new MemorySequencer(),
+      queue: engines?.queue ?? new MemoryRedeliveryQueue(),
     }
     this.hooks = new HookRunner(this.logger)
     for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
@@ -159,6 +174,13 @@ class SwitchboardNode implements Switchboard {
           definitions: channels,
           ...this.engines,
           maxSubscriptionsPerConnection: this.options.maxSubscriptionsPerConnection,
+          redelivery: {
+            ackTimeoutMs: this.options.ackTimeoutMs,
+            redeliveryAttempts: this.options.redeliveryAttempts,
+            redeliveryMaxDelayMs: this.options.redeliveryMaxDelayMs,
+            rebuildMs: this.options.redeliveryRebuildMs,
+          },
+          metrics: this.metrics,
           logger: this.logger,
         })
       : undefined
@@ -194,6 +216,10 @@ class SwitchboardNode implements Switchboard {
 
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void {
     this.hooks.add(name, fn)
+  }
+
+  async rebuildRedeliveries(): Promise<number> {
+    return this.hub ? this.hub.rebuildAll() : 0
   }
 
   async publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult> {
@@ -324,6 +350,7 @@ class SwitchboardNode implements Switchboard {
     for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
     this.servers.clear()
     await this.closeQuietly('channels', () => this.channels.close())
+    await this.closeQuietly('queue', () => this.engines.queue.close())
     await this.closeQuietly('sequencer', () => this.engines.sequencer.close())
     await this.closeQuietly('store', () => this.engines.store.close())
     await this.closeQuietly('presence', () => this.engines.presence.close())

@@ -33,6 +33,8 @@ t.test('loadOptionsFromEnv', async t => {
       ['SWITCHBOARD_HEARTBEAT_MS', '30000', { heartbeatMs: 30_000 }],
       ['SWITCHBOARD_AUTH_TIMEOUT_MS', '2000', { authTimeoutMs: 2_000 }],
       ['SWITCHBOARD_TOKEN_GRACE_MS', '7000', { tokenGraceMs: 7_000 }],
+      ['SWITCHBOARD_ACK_TIMEOUT_MS', '15000', { ackTimeoutMs: 15_000 }],
+      ['SWITCHBOARD_REDELIVERY_ATTEMPTS', '3', { redeliveryAttempts: 3 }],
       ['SWITCHBOARD_MAX_PAYLOAD_BYTES', '131072', { maxPayloadBytes: 131_072 }],
       ['SWITCHBOARD_MAX_CONNECTIONS', '5000', { maxConnections: 5_000 }],
       ['SWITCHBOARD_MAX_BUFFERED_BYTES', '2097152', { maxBufferedBytes: 2_097_152 }],
@@ -133,7 +135,7 @@ t.test('loadOptionsFromEnv', async t => {
 
   t.test('every numeric variable refuses a word and a negative number, on one line naming it', async t => {
     const numeric = ENV_VARIABLES.filter(v => typeof DEFAULT_OPTIONS[v.option as keyof typeof DEFAULT_OPTIONS] === 'number')
-    t.equal(numeric.length, 13)
+    t.equal(numeric.length, 15)
     for (const variable of numeric) {
       for (const value of ['many', '-1']) {
         const message = failure({ [variable.name]: value })
@@ -212,6 +214,7 @@ t.test('ENV_VARIABLES', async t => {
       'SWITCHBOARD_JWT_SECRET', 'SWITCHBOARD_JWKS_URL', 'SWITCHBOARD_JWT_AUDIENCE', 'SWITCHBOARD_JWT_ISSUER',
       'SWITCHBOARD_MAX_BUFFERED_BYTES', 'SWITCHBOARD_MAX_SUBSCRIPTIONS', 'SWITCHBOARD_DISPATCH_CONCURRENCY',
       'SWITCHBOARD_DISPATCH_QUEUE_CAP', 'SWITCHBOARD_HANDLER_DEADLINE_MS', 'SWITCHBOARD_TOKEN_GRACE_MS', 'SWITCHBOARD_HANDSHAKE_RATE',
+      'SWITCHBOARD_ACK_TIMEOUT_MS', 'SWITCHBOARD_REDELIVERY_ATTEMPTS',
     ]
     t.same(ENV_VARIABLES.map(v => v.name).sort(), [...documented].sort())
   })

@@ -9,6 +9,14 @@ export interface AppConfig {
   port: number
   /** Host to bind. Default `0.0.0.0`. */
   host: string
+  /** PostgreSQL URL; undefined means the embedded PostgreSQL in `.data/`. */
+  databaseUrl: string | undefined
+  /** Port of the embedded PostgreSQL (`SWITCHBOARD_EMBEDDED_PG_PORT`). Default 54329. */
+  embeddedPostgresPort: number
+  /** Redis URL. Default `redis://127.0.0.1:6379`. */
+  redisUrl: string
+  /** Prefix of every Redis key and channel, BullMQ's too. Default `sb`. */
+  redisPrefix: string
   /** Options for the Switchboard node. */
   switchboard: SwitchboardOptionsInput
   /** Warnings to log once the logger exists (e.g. the development secret). */
@@ -26,14 +34,46 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     switchboard.jwt = { ...switchboard.jwt, secret: DEV_JWT_SECRET }
     warnings.push('SWITCHBOARD_JWT_SECRET is not set: using the development secret (never do this in production)')
   }
-  return { port: parsePort(env.PORT), host: env.HOST?.trim() || '0.0.0.0', switchboard, warnings }
+  return {
+    port: parsePort('PORT', env.PORT, 3000),
+    host: env.HOST?.trim() || '0.0.0.0',
+    databaseUrl: parseUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:']),
+    embeddedPostgresPort: parsePort('SWITCHBOARD_EMBEDDED_PG_PORT', env.SWITCHBOARD_EMBEDDED_PG_PORT, 54329),
+    redisUrl: parseUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    redisPrefix: parsePrefix(env.SWITCHBOARD_REDIS_PREFIX),
+    switchboard,
+    warnings,
+  }
 }
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return 3000
+function parseUrl(name: string, raw: string | undefined, schemes: string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    url = undefined
+  }
+  if (!url || !schemes.includes(url.protocol)) {
+    const shown = url?.password ? raw.replace(url.password, '***') : raw
+    throw new SwitchboardError('CONFIG_INVALID', `${name}=${JSON.stringify(shown)}: expected a URL starting with ${schemes.map(s => `${s}//`).join(' or ')}`)
+  }
+  return raw.trim()
+}
+
+function parsePrefix(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') return 'sb'
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw.trim())) {
+    throw new SwitchboardError('CONFIG_INVALID', `SWITCHBOARD_REDIS_PREFIX=${JSON.stringify(raw)}: expected 1..64 letters, digits, _ or -`)
+  }
+  return raw.trim()
+}
+
+function parsePort(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback
   const port = Number(raw.trim())
   if (!/^\d+$/.test(raw.trim()) || port > 65535) {
-    throw new SwitchboardError('CONFIG_INVALID', `PORT=${JSON.stringify(raw)}: expected an integer port 0..65535`)
+    throw new SwitchboardError('CONFIG_INVALID', `${name}=${JSON.stringify(raw)}: expected an integer port 0..65535`)
   }
   return port
 }

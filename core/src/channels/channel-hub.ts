@@ -1,8 +1,11 @@
 import type { Logger } from 'pino'
 import type { Broker } from '../engines/broker.js'
 import type { Presence } from '../engines/presence.js'
+import type { RedeliveryQueue } from '../engines/queue.js'
 import type { Sequencer } from '../engines/sequencer.js'
-import type { MessageStore } from '../engines/store.js'
+import type { MessageStore, StoredMessage } from '../engines/store.js'
+import { Redeliverer, type RedeliveryOptions } from '../delivery/redelivery.js'
+import type { Metrics } from '../observability/metrics.js'
 import { SwitchboardError } from '../errors.js'
 import { replay } from '../delivery/catch-up.js'
 import { PublishPipeline } from '../delivery/publish-pipeline.js'
@@ -20,7 +23,11 @@ export interface ChannelHubDeps {
   presence: Presence
   store: MessageStore
   sequencer: Sequencer
+  queue: RedeliveryQueue
   maxSubscriptionsPerConnection: number
+  /** Redelivery tuning, and how often pending redeliveries of online recipients are rebuilt (ms). */
+  redelivery: RedeliveryOptions & { rebuildMs: number }
+  metrics: Metrics
   logger: Logger
 }
 
@@ -54,11 +61,46 @@ export class ChannelHub implements ChannelLayer {
   readonly registry: ChannelRegistry
   private readonly table: SubscriptionTable
   private readonly pipeline: PublishPipeline
+  private readonly redeliverer: Redeliverer
+  private readonly rebuildTimer: NodeJS.Timeout
 
   constructor(private readonly deps: ChannelHubDeps) {
     this.registry = new ChannelRegistry(deps.definitions)
     this.table = new SubscriptionTable(deps.broker, deps.logger)
     this.pipeline = new PublishPipeline(deps.store, deps.sequencer, this.table)
+    this.redeliverer = new Redeliverer(
+      deps.store,
+      deps.queue,
+      this.registry,
+      (user, message) => this.table.redeliver(user, message),
+      deps.redelivery,
+      deps.metrics,
+      deps.logger,
+    )
+    this.rebuildTimer = setInterval(() => void this.rebuildAll(), deps.redelivery.rebuildMs)
+  }
+
+  /**
+   * Reschedules redelivery checks of every at-least-once subscription of this node's
+   * connections from the store (acked cursor vs latest seq), so nothing depends on the queue
+   * keeping its jobs. Runs every `redeliveryRebuildMs`; call it after the queue lost its state.
+   */
+  async rebuildAll(): Promise<number> {
+    const done = new Set<string>()
+    let scheduled = 0
+    for (const session of this.table.userConnections()) {
+      for (const channel of session.subscriptions) {
+        const key = `${channel}\n${session.user}`
+        if (done.has(key) || this.registry.resolve(channel).definition.delivery !== 'at-least-once') continue
+        done.add(key)
+        try {
+          scheduled += await this.redeliverer.rebuild(channel, session.user)
+        } catch (err) {
+          this.deps.logger.error({ err, channel }, 'rebuilding redeliveries failed')
+        }
+      }
+    }
+    return scheduled
   }
 
   /** Local subscribers of `channel` on this node. */
@@ -78,10 +120,11 @@ export class ChannelHub implements ChannelLayer {
         return
       case 'publish': {
         await this.authorize(resolved.definition.authorize.publish, resolved, session)
-        await this.pipeline.publish(
+        const outcome = await this.pipeline.publish(
           { resolved, data: frame.data, from: session.user, session, signal, ...(frame.key === undefined ? {} : { key: frame.key }) },
           ({ message }) => session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid }),
         )
+        await this.afterPublish(resolved, outcome.message, outcome.duplicate)
         return
       }
       case 'ack':
@@ -123,6 +166,7 @@ export class ChannelHub implements ChannelLayer {
       signal: options.signal ?? new AbortController().signal,
       ...(options.key === undefined ? {} : { key: options.key }),
     })
+    await this.afterPublish(resolved, message, duplicate)
     return { channel, seq: message.seq, epoch: message.epoch, mid: message.mid, duplicate }
   }
 
@@ -134,9 +178,24 @@ export class ChannelHub implements ChannelLayer {
         this.deps.logger.error({ err, channel, session: session.id }, 'leaving a channel failed')
       }
     }
+    await this.table.removeUserConnection(session)
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    clearInterval(this.rebuildTimer)
+  }
+
+  /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */
+  private async afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> {
+    const { definition } = resolved
+    if (duplicate || definition.delivery !== 'at-least-once' || !definition.recipients) return
+    const recipients = definition.recipients({ params: resolved.params, from: message.from })
+    try {
+      await this.redeliverer.delivered(message, recipients)
+    } catch (err) {
+      this.deps.logger.error({ err, channel: message.channel }, 'scheduling redelivery failed')
+    }
+  }
 
   private async subscribe(frame: SubscribeFrame, resolved: ResolvedChannel, session: Session): Promise<void> {
     const { definition } = resolved
@@ -175,6 +234,11 @@ export class ChannelHub implements ChannelLayer {
       })
     }
     this.table.goLive(channel, session)
+    if (definition.delivery === 'at-least-once') {
+      await this.table.addUserConnection(session)
+      // Replayed messages not acked yet get their redelivery checks too.
+      if (from !== undefined) await this.redeliverer.rebuild(channel, session.user).catch(err => this.deps.logger.error({ err, channel }, 'scheduling redelivery failed'))
+    }
 
     if (definition.presence && !resubscribe && (await this.deps.presence.add(channel, session.user, session.id))) {
       await this.table.publish(channel, { type: 'join', channel, user: session.user })
@@ -191,6 +255,12 @@ export class ChannelHub implements ChannelLayer {
     if (resolved.definition.presence && (await this.deps.presence.remove(channel, session.user, session.id))) {
       await this.table.publish(channel, { type: 'leave', channel, user: session.user })
     }
+    if (resolved.definition.delivery === 'at-least-once' && !this.hasAtLeastOnce(session)) await this.table.removeUserConnection(session)
+  }
+
+  private hasAtLeastOnce(session: Session): boolean {
+    for (const channel of session.subscriptions) if (this.registry.resolve(channel).definition.delivery === 'at-least-once') return true
+    return false
   }
 
   private async authorize(rule: Authorizer<Record<string, string>>, resolved: ResolvedChannel, session: Session): Promise<void> {

@@ -123,6 +123,9 @@ export function defineChannel<Pattern extends string, Schema extends z.ZodType>(
   if (delivery === 'at-least-once' && !input.recipients) {
     throw new SwitchboardError('CONFIG_INVALID', `channel ${input.pattern}: at-least-once delivery needs a recipients function`)
   }
+  if (delivery === 'at-least-once' && input.persist === false) {
+    throw new SwitchboardError('CONFIG_INVALID', `channel ${input.pattern}: at-least-once delivery needs persist: true (redelivery reads the stream)`)
+  }
   const subscribe = input.authorize?.subscribe ?? deny
   return Object.freeze({
     pattern,

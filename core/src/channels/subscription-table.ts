@@ -3,7 +3,14 @@ import type { Broker } from '../engines/broker.js'
 import { SwitchboardError } from '../errors.js'
 import { PreparedFrame } from '../protocol/prepared-frame.js'
 import type { ServerFrame } from '../protocol/frames.js'
+import type { StoredMessage } from '../engines/store.js'
 import type { Session } from '../transport/session.js'
+
+/**
+ * Broker channels named `$user:<id>` carry messages for one user's connections (redeliveries);
+ * `$` cannot start a client channel name, so they never collide with an app's channels.
+ */
+export const USER_CHANNEL_PREFIX = '$user:'
 
 /** One local subscriber of a channel. */
 interface Subscriber {
@@ -107,15 +114,46 @@ export class SubscriptionTable {
     return this.broker.publish(channel, JSON.stringify(frame))
   }
 
+  /** Sends `message` again to `user`'s connections on every node that are subscribed to its channel. */
+  redeliver(user: string, message: StoredMessage): Promise<void> {
+    return this.broker.publish(USER_CHANNEL_PREFIX + user, JSON.stringify({ type: 'redeliver', message }))
+  }
+
+  /** Adds a connection to its user's channel (live at once), so redeliveries reach it. Idempotent. */
+  async addUserConnection(session: Session): Promise<void> {
+    const channel = USER_CHANNEL_PREFIX + session.user
+    if (this.channels.get(channel)?.has(session)) return
+    await this.add(channel, session)
+    this.goLive(channel, session)
+  }
+
+  /** Removes a connection from its user's channel. Idempotent. */
+  removeUserConnection(session: Session): Promise<boolean> {
+    return this.remove(USER_CHANNEL_PREFIX + session.user, session)
+  }
+
+  /** The connections of users with at-least-once subscriptions on this node. */
+  *userConnections(): IterableIterator<Session> {
+    for (const [channel, sessions] of this.channels) if (channel.startsWith(USER_CHANNEL_PREFIX)) yield* sessions.keys()
+  }
+
   private deliver(channel: string, payload: string): void {
     const subscribers = this.channels.get(channel)
     if (!subscribers) return
+    if (channel.startsWith(USER_CHANNEL_PREFIX)) return this.deliverToUser(subscribers, payload)
     const frame = PreparedFrame.fromJson(payload)
     for (const [session, subscriber] of subscribers) {
       if (frame.frame.type !== 'message') session.sendPrepared(frame)
       else if (subscriber.pending) subscriber.pending.push(frame)
       else this.sendMessage(session, subscriber, frame)
     }
+  }
+
+  /** A redelivery for one user: sent to that user's local connections subscribed to the message's channel. */
+  private deliverToUser(sessions: Map<Session, Subscriber>, payload: string): void {
+    const { message } = JSON.parse(payload) as { type: 'redeliver'; message: StoredMessage }
+    const frame = new PreparedFrame({ type: 'message', ...message })
+    for (const session of sessions.keys()) if (session.subscriptions.has(message.channel)) session.sendPrepared(frame)
   }
 
   private sendMessage(session: Session, subscriber: Subscriber, frame: PreparedFrame): void {

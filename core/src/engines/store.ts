@@ -41,6 +41,20 @@ export interface StreamPosition {
   readonly oldestSeq: number
 }
 
+/** A message a recipient never acknowledged, after the last redelivery attempt. */
+export interface DeadLetter {
+  readonly channel: string
+  readonly seq: number
+  readonly user: string
+  readonly mid: string
+  /** Why it was given up, e.g. `max-attempts`. */
+  readonly reason: string
+  /** Delivery attempts made. */
+  readonly attempts: number
+  /** When it was recorded, ms since the Unix epoch. */
+  readonly ts: number
+}
+
 /** Retention limits of a channel's stream. */
 export interface RetentionPolicy {
   /** Messages kept per channel; older ones are trimmed. */
@@ -78,6 +92,13 @@ export interface MessageStore {
   cursor(channel: string, user: string): Promise<number>
   /** Moves the recipient's cursor to `seq` (cumulative; never backwards, never past the latest seq). */
   ack(channel: string, user: string, seq: number): Promise<void>
+  /**
+   * Records a dead letter. Idempotent per (channel, seq, user): a repeat changes nothing and
+   * resolves `false`; the first record resolves `true`.
+   */
+  deadLetter(letter: Omit<DeadLetter, 'ts'>): Promise<boolean>
+  /** Dead letters, oldest first, optionally of one channel and/or user, at most `limit` (default 100). */
+  deadLetters(filter?: { channel?: string; user?: string; limit?: number }): Promise<DeadLetter[]>
   /** Applies `policy` to `channel` now; resolves with how many messages were trimmed. */
   trim(channel: string, policy: RetentionPolicy): Promise<number>
   /** Releases connections. Idempotent; later calls reject with `CLOSED`. */

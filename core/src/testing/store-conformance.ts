@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
 import { isSwitchboardError } from '../errors.js'
-import type { AppendResult, MessageStore, StoredMessage } from '../engines/store.js'
+import type { AppendResult, DeadLetter, MessageStore, StoredMessage } from '../engines/store.js'
 
 /** What a conformance run's factory returns: handles on one shared storage. */
 export interface StoreNodes {
@@ -307,6 +307,51 @@ export async function storeConformance(
       t.match(await store(1).position(ch), { seq: 5, oldestSeq: 6 })
     })
 
+    const letter = (ch: string, seq: number, user: string, attempts = 5): Omit<DeadLetter, 'ts'> =>
+      ({ channel: ch, seq, user, mid: randomUUID(), reason: 'max-attempts', attempts })
+    const keyOf = (l: Pick<DeadLetter, 'channel' | 'seq' | 'user'>): string => `${l.channel}/${l.seq}/${l.user}`
+
+    t.test('dead letters › recorded once per (channel, seq, user)', async (t) => {
+      const store = await open(t)
+      const ch = channel('dead-once')
+      const first = letter(ch, 3, 'alice')
+      t.equal(await store(0).deadLetter(first), true, 'the first record resolves true')
+      t.equal(await store(1).deadLetter({ ...letter(ch, 3, 'alice', 9), reason: 'other' }), false, 'a repeat resolves false')
+      t.match(await store(1).deadLetters({ channel: ch }), [{ ...first, ts: Number }], 'the first record is kept, unchanged')
+      t.equal(await store(0).deadLetter(letter(ch, 3, 'bob')), true, 'another user is another letter')
+      t.equal(await store(0).deadLetter(letter(ch, 4, 'alice')), true, 'another seq is another letter')
+      t.equal(await store(0).deadLetter(letter(channel('dead-other'), 3, 'alice')), true, 'another channel is another letter')
+      const race = await Promise.all(Array.from({ length: CALLERS * 5 }, (_, i) => store(i).deadLetter(letter(ch, 7, 'carol'))))
+      t.equal(race.filter(Boolean).length, 1, 'concurrent records from every handle: exactly one resolves true')
+      t.equal((await store(0).deadLetters({ channel: ch })).length, 4)
+    })
+
+    t.test('dead letters › listed oldest first, filtered by channel and/or user, at most limit', async (t) => {
+      const store = await open(t)
+      const [red, blue] = [channel('dead-red'), channel('dead-blue')]
+      const [alice, bob] = [`alice-${randomUUID()}`, `bob-${randomUUID()}`]
+      const all = [letter(red, 1, alice), letter(red, 1, bob), letter(blue, 1, alice), letter(red, 2, alice), letter(blue, 3, bob)]
+      for (const [i, l] of all.entries()) {
+        t.equal(await store(i).deadLetter(l), true, `letter ${i} recorded`)
+        await options.advanceClock?.(1_000)
+      }
+      const keys = (letters: DeadLetter[]): string[] => letters.map(keyOf)
+      const expect = (...picks: number[]): string[] => picks.map((i) => keyOf(all[i] as DeadLetter))
+      t.same(keys(await store(1).deadLetters({ channel: red })), expect(0, 1, 3), 'by channel')
+      t.same(keys(await store(1).deadLetters({ user: alice })), expect(0, 2, 3), 'by user, across channels')
+      t.same(keys(await store(1).deadLetters({ channel: red, user: alice })), expect(0, 3), 'by both')
+      t.same(keys(await store(1).deadLetters({ channel: red, limit: 2 })), expect(0, 1), 'at most limit, oldest first')
+      t.same(await store(1).deadLetters({ channel: red, limit: 0 }), [], 'limit 0')
+      const everything = (await store(2).deadLetters({ limit: 100_000 })).filter((l) => l.channel === red || l.channel === blue)
+      t.same(keys(everything), expect(0, 1, 2, 3, 4), 'no filter: every letter, in the order recorded')
+      t.match(everything[0], { ...all[0], ts: Number })
+      const ts = everything.map((l) => l.ts)
+      t.ok(ts.every((v, i) => i === 0 || v >= (ts[i - 1] ?? Infinity)), 'ts never decreases', { ts })
+      const many = channel('dead-many')
+      await Promise.all(Array.from({ length: 101 }, (_, i) => store(i).deadLetter(letter(many, i + 1, alice))))
+      t.equal((await store(0).deadLetters({ channel: many })).length, 100, 'limit defaults to 100')
+    })
+
     t.test('close › later calls reject with CLOSED', async (t) => {
       const store = await open(t)
       const ch = channel('closed')
@@ -320,6 +365,8 @@ export async function storeConformance(
       await rejectsClosed(t, () => s.cursor(ch, 'alice'), 'cursor')
       await rejectsClosed(t, () => s.ack(ch, 'alice', 1), 'ack')
       await rejectsClosed(t, () => s.trim(ch, { maxMessages: 0 }), 'trim')
+      await rejectsClosed(t, () => s.deadLetter(letter(ch, 1, 'alice')), 'deadLetter')
+      await rejectsClosed(t, () => s.deadLetters({ channel: ch }), 'deadLetters')
     })
 
     t.test('close › is idempotent', async (t) => {

@@ -3,6 +3,7 @@ import { SwitchboardError } from '../../errors.js'
 import type {
   AppendInput,
   AppendResult,
+  DeadLetter,
   MessageStore,
   RetentionPolicy,
   StoredMessage,
@@ -46,8 +47,8 @@ interface Stream {
 const COMPACT_AFTER = 1024
 
 /**
- * A {@link MessageStore} for single-process use and tests: every channel's stream, keys and
- * cursors live in this process's memory, so they are lost on exit; a real implementation,
+ * A {@link MessageStore} for single-process use and tests: every channel's stream, keys,
+ * cursors and dead letters live in this process's memory, so they are lost on exit; a real implementation,
  * never a mock. Several nodes of one process share a store by sharing the instance.
  *
  * - A channel gets a random epoch (a UUID) the first time it is appended to or its `position`
@@ -62,6 +63,9 @@ const COMPACT_AFTER = 1024
  */
 export class MemoryMessageStore implements MessageStore {
   readonly #streams = new Map<string, Stream>()
+  /** Dead letters in the order they were recorded, and the (channel, seq, user) keys among them. */
+  #deadLetters: DeadLetter[] = []
+  readonly #deadLetterKeys = new Set<string>()
   readonly #now: () => number
   readonly #defaultRetention: RetentionPolicy
   #closed = false
@@ -152,6 +156,37 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   /**
+   * Records a dead letter stamped `now()`; resolves `false` and changes nothing when one with
+   * the same (channel, seq, user) was recorded before. Rejects with `CLOSED` after `close()`.
+   */
+  async deadLetter(letter: Omit<DeadLetter, 'ts'>): Promise<boolean> {
+    this.#assertOpen()
+    const key = JSON.stringify([letter.channel, letter.seq, letter.user])
+    if (this.#deadLetterKeys.has(key)) return false
+    this.#deadLetterKeys.add(key)
+    const { channel, seq, user, mid, reason, attempts } = letter
+    this.#deadLetters.push({ channel, seq, user, mid, reason, attempts, ts: this.#now() })
+    return true
+  }
+
+  /**
+   * Copies of the dead letters in the order they were recorded (oldest first), of `channel`
+   * and/or `user` when given, at most `limit` (default 100). Rejects with `CLOSED` after `close()`.
+   */
+  async deadLetters(filter: { channel?: string; user?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    this.#assertOpen()
+    const limit = Math.max(Math.floor(filter.limit ?? 100), 0)
+    const found: DeadLetter[] = []
+    for (const letter of this.#deadLetters) {
+      if (!(found.length < limit)) break
+      if (filter.channel !== undefined && letter.channel !== filter.channel) continue
+      if (filter.user !== undefined && letter.user !== filter.user) continue
+      found.push({ ...letter })
+    }
+    return found
+  }
+
+  /**
    * Trims the channel's oldest messages: past `maxMessages`, and those older than `maxAgeMs`
    * (`now() - ts > maxAgeMs`, scanning from the oldest and stopping at the first younger one).
    * A limit missing from `policy` falls back to `defaultRetention`'s. Resolves with how many
@@ -173,10 +208,12 @@ export class MemoryMessageStore implements MessageStore {
     return trimmed
   }
 
-  /** Forgets every stream; later calls reject with `CLOSED`. Idempotent. */
+  /** Forgets every stream and dead letter; later calls reject with `CLOSED`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true
     this.#streams.clear()
+    this.#deadLetters = []
+    this.#deadLetterKeys.clear()
   }
 
   #stream(channel: string): Stream {

@@ -1,8 +1,9 @@
 import { SwitchboardError } from '../../errors.js'
-import type { AppendInput, AppendResult, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
+import type { AppendInput, AppendResult, DeadLetter, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
 import { prepareAppend, writeBatch, type PreparedAppend } from './append-batch.js'
 import { BatchQueue } from './batch-queue.js'
 import { disconnectPrismaClient } from './create-prisma-client.js'
+import { insertDeadLetter, selectDeadLetters, type DeadLetterFilter } from './dead-letters.js'
 import type { PrismaClient } from './generated/client.js'
 import { checkRetention, definedLimits } from './retention.js'
 import { MESSAGE_COLUMNS, seqParam, toMessage, toSafeNumber, type MessageRow } from './sql-rows.js'
@@ -190,6 +191,24 @@ export class PrismaMessageStore implements MessageStore {
         target,
       )
     })
+  }
+
+  /**
+   * Records a dead letter stamped `now()` in one `INSERT … ON CONFLICT DO NOTHING`: resolves
+   * `true` when it was inserted, `false` when (channel, seq, user) was already recorded (by any
+   * node). Rejects with `VALIDATION` for input PostgreSQL would refuse (see
+   * {@link insertDeadLetter}), `CLOSED` after `close()`.
+   */
+  deadLetter(letter: Omit<DeadLetter, 'ts'>): Promise<boolean> {
+    return this.#read(() => insertDeadLetter(this.#client, letter, this.#now()))
+  }
+
+  /**
+   * Dead letters, oldest first, of `channel` and/or `user` when given, at most `limit`
+   * (default 100). Rejects with `CLOSED` after `close()`.
+   */
+  deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    return this.#read(() => selectDeadLetters(this.#client, filter))
   }
 
   /**

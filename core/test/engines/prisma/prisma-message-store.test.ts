@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
@@ -143,6 +144,22 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     cyclic.self = cyclic
     await t.rejects(store.append({ channel: ch, from: 'alice', data: cyclic }), { code: 'INTERNAL' }, 'data that is not JSON')
     t.same(seqs(await store.range(ch, 0, 10)), [1, 2])
+  })
+
+  t.test('dead letters › input PostgreSQL refuses rejects with VALIDATION and stores nothing', async (t) => {
+    const store = node(t)
+    const ch = channel('dead-invalid')
+    const good = { channel: ch, seq: 1, user: 'alice', mid: randomUUID(), reason: 'max-attempts', attempts: 5 }
+    await t.rejects(store.deadLetter({ ...good, mid: '' }), { code: 'VALIDATION', details: [{ path: 'mid' }] }, 'a mid that is not a UUID')
+    await t.rejects(store.deadLetter({ ...good, user: 'al\u0000ice' }), { code: 'VALIDATION', details: [{ path: 'user' }] }, 'a NUL')
+    await t.rejects(store.deadLetter({ ...good, seq: 1.5, attempts: 2 ** 31 }), {
+      code: 'VALIDATION',
+      details: [{ path: 'seq' }, { path: 'attempts' }],
+    })
+    t.same(await store.deadLetters({ channel: ch }), [])
+    t.equal(await store.deadLetter(good), true, 'valid input is then recorded')
+    const [row] = (await sql(`SELECT mid::text, created_at FROM "${schema}".dead_letters WHERE channel = $1`, [ch])).rows as { mid: string; created_at: Date }[]
+    t.same(row, { mid: good.mid, created_at: new Date(clock) }, 'the row holds the mid and the store clock’s time')
   })
 
   t.test('bigint › a seq of 2^53 (past Number.MAX_SAFE_INTEGER) is refused, never rounded', async (t) => {

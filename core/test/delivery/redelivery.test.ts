@@ -1,0 +1,98 @@
+import t, { type Test } from 'tap'
+import { EventEmitter, once } from 'node:events'
+import { MemoryRedeliveryQueue } from '../../src/engines/memory/memory-redelivery-queue.js'
+import { MemoryMessageStore } from '../../src/engines/memory/memory-message-store.js'
+import type { RedeliveryHandler, RedeliveryJob } from '../../src/engines/queue.js'
+import { startTestServer } from '../../src/testing/test-server.js'
+import type { TestClient } from '../../src/testing/test-client.js'
+import { dm } from '../channels/fixtures/test-channels.js'
+
+/** The memory queue, reporting each job after its handler finished (so tests wait on events). */
+class ObservedQueue extends MemoryRedeliveryQueue {
+  readonly done = new EventEmitter()
+  override process(handler: RedeliveryHandler): void {
+    super.process(async job => {
+      await handler(job)
+      this.done.emit('job', job)
+    })
+  }
+  /** Resolves when a job matching `match` has been handled. */
+  async handled(match: (job: RedeliveryJob) => boolean): Promise<RedeliveryJob> {
+    for (;;) {
+      const [job] = (await once(this.done, 'job')) as [RedeliveryJob]
+      if (match(job)) return job
+    }
+  }
+}
+
+async function setup(t: Test) {
+  const queue = new ObservedQueue()
+  const store = new MemoryMessageStore()
+  const server = await startTestServer({
+    channels: [dm],
+    engines: { queue, store },
+    ackTimeoutMs: 50,
+    redeliveryAttempts: 2,
+  })
+  t.teardown(() => server.close())
+  return { server, queue, store }
+}
+
+const copies = (client: TestClient, seq: number): number =>
+  client.frames.filter(f => f.type === 'message' && f.channel === 'dm:alice:bob' && f.seq === seq).length
+
+t.test('redelivery › an unacknowledged message is sent again until acked, then no more', async t => {
+  const { server, queue } = await setup(t)
+  const alice = await server.connect('alice')
+  const bob = await server.connect('bob')
+  await bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  await alice.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  await alice.request({ type: 'publish', channel: 'dm:alice:bob', data: { text: 'hello' } })
+  await bob.next(f => f.type === 'message' && copies(bob, 1) === 2, 'the redelivered copy')
+  t.equal(copies(bob, 1), 2, 'delivered, then redelivered')
+  t.equal(copies(alice, 1), 1, 'the publisher (not a recipient) gets no redelivery')
+  bob.send({ type: 'ack', channel: 'dm:alice:bob', seq: 1 })
+  t.match(await bob.request({ type: 'ping' }), { type: 'pong' }, 'the ack was handled')
+  const next = await queue.handled(job => job.seq === 1 && job.attempt === 2)
+  t.equal(next.user, 'bob')
+  t.equal(copies(bob, 1), 2, 'the check after the ack sent nothing')
+  t.equal(await server.switchboard.metrics.redeliveries.get().then(m => m.values[0]?.value), 1)
+  await alice.close()
+  await bob.close()
+})
+
+t.test('redelivery › after the last attempt the message is a dead letter, still delivered on the next subscribe', async t => {
+  const { server, queue, store } = await setup(t)
+  const alice = await server.connect('alice')
+  const bob = await server.connect('bob')
+  await bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  await alice.request({ type: 'publish', channel: 'dm:alice:bob', data: { text: 'never acked' } })
+  await queue.handled(job => job.seq === 1 && job.attempt === 3)
+  t.equal(copies(bob, 1), 3, 'first delivery and two redeliveries')
+  const letters = await store.deadLetters({ channel: 'dm:alice:bob' })
+  t.match(letters, [{ channel: 'dm:alice:bob', seq: 1, user: 'bob', reason: 'max-attempts' }])
+  t.equal(await server.switchboard.metrics.deadLetters.get().then(m => m.values[0]?.value), 1)
+  await bob.close()
+  const phone = await server.connect('bob')
+  await phone.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  const [message] = await Promise.all([phone.next('message')])
+  t.match(message, { seq: 1, data: { text: 'never acked' } }, 'the stream still delivers it')
+  await phone.close()
+  await alice.close()
+})
+
+t.test('redelivery › checks lost by the queue are rebuilt from the store', async t => {
+  const { server, queue } = await setup(t)
+  const bob = await server.connect('bob')
+  await bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  // Published while no check can be scheduled for it: the queue "lost" it.
+  const schedule = queue.schedule.bind(queue)
+  queue.schedule = async () => {}
+  await server.switchboard.publish('dm:alice:bob', { text: 'lost check' }, { from: 'alice' })
+  await bob.next('message')
+  queue.schedule = schedule
+  t.equal(await server.switchboard.rebuildRedeliveries(), 1, 'one pending check rebuilt')
+  await bob.next(f => f.type === 'message' && copies(bob, 1) === 2, 'the redelivered copy')
+  t.equal(copies(bob, 1), 2)
+  await bob.close()
+})

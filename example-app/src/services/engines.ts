@@ -1,0 +1,47 @@
+import { Redis } from 'ioredis'
+import type { Engines, Logger } from '@switchboard/core'
+import { BullmqRedeliveryQueue } from '@switchboard/core/bullmq'
+import { PrismaMessageStore, applyMigrations, createPrismaClient } from '@switchboard/core/prisma'
+import { RedisBroker, RedisPresence, RedisSequencer } from '@switchboard/core/redis'
+
+/** What the engines are built from. */
+export interface EngineConfig {
+  databaseUrl: string
+  redisUrl: string
+  redisPrefix: string
+  nodeId: string
+  logger: Logger
+}
+
+/** The production engines, and what the Switchboard node does not close itself. */
+export interface BuiltEngines {
+  engines: Engines
+  /** Closes the shared Redis client the queue uses (after the node closed its engines). */
+  close(): Promise<void>
+}
+
+/**
+ * Applies the database migrations, then builds the engines one service shares across nodes:
+ * PostgreSQL (Prisma) for messages, cursors and dead letters; Redis for fan-out, presence,
+ * ephemeral sequences and redelivery checks (BullMQ), all under `redisPrefix`.
+ */
+export async function buildEngines(config: EngineConfig): Promise<BuiltEngines> {
+  const report = await applyMigrations({ connectionString: config.databaseUrl })
+  if (report.applied.length > 0) config.logger.info({ applied: report.applied }, 'database migrations applied')
+  const store = new PrismaMessageStore({ client: createPrismaClient({ connectionString: config.databaseUrl }) })
+  const prefix = config.redisPrefix
+  const queueRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
+  queueRedis.on('error', err => config.logger.warn({ err }, 'redis (queue) error'))
+  return {
+    engines: {
+      store,
+      broker: new RedisBroker({ redis: config.redisUrl, prefix, logger: config.logger }),
+      presence: new RedisPresence({ redis: config.redisUrl, prefix, nodeId: config.nodeId, logger: config.logger }),
+      sequencer: new RedisSequencer({ redis: config.redisUrl, prefix }),
+      queue: new BullmqRedeliveryQueue({ connection: queueRedis, prefix, logger: config.logger }),
+    },
+    close: async () => {
+      await queueRedis.quit().catch(() => queueRedis.disconnect())
+    },
+  }
+}
