@@ -66,7 +66,10 @@ export class ChannelHub implements ChannelLayer {
 
   constructor(private readonly deps: ChannelHubDeps) {
     this.registry = new ChannelRegistry(deps.definitions)
-    this.table = new SubscriptionTable(deps.broker, deps.logger)
+    this.table = new SubscriptionTable(deps.broker, deps.logger, {
+      isPersisted: channel => this.registry.resolve(channel).definition.persist,
+      range: (channel, afterSeq, limit) => deps.store.range(channel, afterSeq, limit),
+    })
     this.pipeline = new PublishPipeline(deps.store, deps.sequencer, this.table)
     this.redeliverer = new Redeliverer(
       deps.store,
@@ -101,6 +104,14 @@ export class ChannelHub implements ChannelLayer {
       }
     }
     return scheduled
+  }
+
+  /**
+   * Sends every live subscriber of a persisted channel what the store holds after its last seq.
+   * Call it when the broker reconnected (it may have dropped messages while it was down).
+   */
+  refill(): void {
+    this.table.refillAll()
   }
 
   /** Local subscribers of `channel` on this node. */
@@ -233,6 +244,8 @@ export class ChannelHub implements ChannelLayer {
         return session.send({ type: 'message', ...message })
       })
     }
+    // Live traffic continues after the latest seq: a later jump is a gap to fill from the store.
+    if (definition.persist) this.table.markSent(channel, session, latest)
     this.table.goLive(channel, session)
     if (definition.delivery === 'at-least-once') {
       await this.table.addUserConnection(session)

@@ -12,6 +12,20 @@ import type { Session } from '../transport/session.js'
  */
 export const USER_CHANNEL_PREFIX = '$user:'
 
+/**
+ * Where missing messages of persisted channels come from. Broker delivery is at-most-once: a
+ * subscriber that sees a seq jump, or a node whose broker reconnected, reads the gap from here.
+ */
+export interface GapSource {
+  /** Whether `channel` is persisted (only those can be filled). */
+  isPersisted(channel: string): boolean
+  /** Messages after `afterSeq`, ascending, at most `limit` (the message store). */
+  range(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>
+}
+
+/** Messages read per query while filling a gap. */
+const FILL_PAGE = 500
+
 /** One local subscriber of a channel. */
 interface Subscriber {
   /** Highest seq sent to this subscriber on this channel (to drop repeats at the replay seam). */
@@ -35,6 +49,7 @@ export class SubscriptionTable {
   constructor(
     private readonly broker: Broker,
     private readonly logger: Logger,
+    private readonly gaps?: GapSource,
   ) {
     broker.setListener((channel, payload) => this.deliver(channel, payload))
   }
@@ -156,11 +171,64 @@ export class SubscriptionTable {
     for (const session of sessions.keys()) if (session.subscriptions.has(message.channel)) session.sendPrepared(frame)
   }
 
+  /**
+   * Sends a live message. On persisted channels seqs are dense and committed in order, so a
+   * seq at or below the last one sent was already sent (by the replay or a gap fill) and is
+   * dropped, and a jump means messages were lost or are still on their way from another node:
+   * they are read from the store first. Channels that are not persisted have no such order
+   * across nodes, so their messages are passed on as they come.
+   */
   private sendMessage(session: Session, subscriber: Subscriber, frame: PreparedFrame): void {
-    const seq = (frame.frame as { seq: number }).seq
+    const { seq, channel } = frame.frame as { seq: number; channel: string }
+    if (!this.gaps?.isPersisted(channel)) {
+      subscriber.lastSeq = Math.max(subscriber.lastSeq, seq)
+      session.sendPrepared(frame)
+      return
+    }
     if (seq <= subscriber.lastSeq) return
+    if (seq > subscriber.lastSeq + 1) {
+      subscriber.pending = [frame]
+      void this.fill(channel, session, subscriber, seq - 1)
+      return
+    }
     subscriber.lastSeq = seq
     session.sendPrepared(frame)
+  }
+
+  /**
+   * Closes a subscriber's gap from the store: sends what lies after its last seq (up to
+   * `untilSeq`, or everything stored), then releases the live messages held meanwhile.
+   */
+  private async fill(channel: string, session: Session, subscriber: Subscriber, untilSeq = Number.MAX_SAFE_INTEGER): Promise<void> {
+    try {
+      while (subscriber.lastSeq < untilSeq && !session.closed) {
+        const page = await this.gaps!.range(channel, subscriber.lastSeq, Math.min(FILL_PAGE, untilSeq - subscriber.lastSeq))
+        if (page.length === 0) break
+        for (const message of page) {
+          if (message.seq <= subscriber.lastSeq) continue
+          subscriber.lastSeq = message.seq
+          session.sendPrepared(new PreparedFrame({ type: 'message', ...message }))
+        }
+      }
+    } catch (err) {
+      this.logger.error({ err, channel }, 'filling a gap from the store failed')
+    }
+    if (this.channels.get(channel)?.get(session) === subscriber) this.goLive(channel, session)
+  }
+
+  /**
+   * After the broker reconnected (it may have dropped messages meanwhile): every live subscriber
+   * of a persisted channel gets what the store holds after its last seq.
+   */
+  refillAll(): void {
+    for (const [channel, subscribers] of this.channels) {
+      if (channel.startsWith(USER_CHANNEL_PREFIX) || !this.gaps?.isPersisted(channel)) continue
+      for (const [session, subscriber] of subscribers) {
+        if (subscriber.pending || subscriber.lastSeq === 0) continue
+        subscriber.pending = []
+        void this.fill(channel, session, subscriber)
+      }
+    }
   }
 
   /** Runs broker (un)subscriptions of one channel in order; the returned promise carries the op's own outcome. */
