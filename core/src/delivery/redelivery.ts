@@ -61,9 +61,14 @@ export class Redeliverer {
     if (!recipients) return 0
     const cursor = await this.store.cursor(channel, user)
     const pending = await this.store.range(channel, cursor, REBUILD_WINDOW)
+    if (pending.length === 0) return 0
+    // Given up already: still delivered by replays, but not chased again.
+    const dead = new Set(
+      (await this.store.deadLetters({ channel, user, limit: 1000 })).filter(letter => letter.seq > cursor).map(letter => letter.seq),
+    )
     let scheduled = 0
     for (const message of pending) {
-      if (!recipients({ params: resolved.params, from: message.from }).includes(user)) continue
+      if (dead.has(message.seq) || !recipients({ params: resolved.params, from: message.from }).includes(user)) continue
       await this.queue.schedule({ channel, user, seq: message.seq, attempt: 1 }, this.options.ackTimeoutMs)
       scheduled += 1
     }
