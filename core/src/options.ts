@@ -71,6 +71,12 @@ export interface SwitchboardOptions {
   redeliveryMaxDelayMs: number
   /** How often pending redeliveries of online recipients are rebuilt from the store. Default 60000. */
   redeliveryRebuildMs: number
+  /**
+   * How often the history retention of channel definitions (`history`) is enforced, by the
+   * default (memory) retention scheduler; a `BullmqRetentionScheduler` is given its own
+   * `intervalMs`. Default 60000.
+   */
+  retentionIntervalMs: number
   /** Graceful shutdown budget: after it, remaining work is abandoned. Default 10000. */
   shutdownMs: number
   /** `Retry-After` seconds sent with HTTP 503 when the node is full or draining. Default 5. */
@@ -110,6 +116,7 @@ export const DEFAULT_OPTIONS: Readonly<SwitchboardOptions> = Object.freeze({
   redeliveryAttempts: 5,
   redeliveryMaxDelayMs: 300_000,
   redeliveryRebuildMs: 60_000,
+  retentionIntervalMs: 60_000,
   shutdownMs: 10_000,
   retryAfterSec: 5,
   perMessageDeflate: false,
@@ -147,6 +154,7 @@ const optionsSchema = z.strictObject({
   redeliveryAttempts: positiveInt,
   redeliveryMaxDelayMs: positiveMs,
   redeliveryRebuildMs: positiveMs,
+  retentionIntervalMs: positiveMs,
   shutdownMs: positiveMs,
   retryAfterSec: positiveInt,
   perMessageDeflate: z.boolean().describe('true or false'),

@@ -13,11 +13,14 @@ import type { Presence } from './engines/presence.js'
 import type { RedeliveryQueue } from './engines/queue.js'
 import type { Sequencer } from './engines/sequencer.js'
 import type { MessageStore } from './engines/store.js'
+import type { RetentionScheduler } from './engines/retention.js'
 import { MemoryBroker } from './engines/memory/memory-broker.js'
 import { MemoryMessageStore } from './engines/memory/memory-message-store.js'
 import { MemoryPresence } from './engines/memory/memory-presence.js'
 import { MemorySequencer } from './engines/memory/memory-sequencer.js'
 import { MemoryRedeliveryQueue } from './engines/memory/memory-redelivery-queue.js'
+import { MemoryRetentionScheduler } from './engines/memory/memory-retention-scheduler.js'
+import { enforceRetention } from './delivery/retention.js'
 import { Metrics } from './observability/metrics.js'
 import { SwitchboardError } from './errors.js'
 import { HookRunner, type HookName, type Hooks } from './lifecycle/hooks.js'
@@ -42,6 +45,12 @@ export interface Engines {
   sequencer: Sequencer
   /** Delayed redelivery checks of at-least-once channels. Default `MemoryRedeliveryQueue`. */
   queue: RedeliveryQueue
+  /**
+   * Runs history retention (channels' `history`) periodically, on one node at a time. Default
+   * `MemoryRetentionScheduler` every `retentionIntervalMs`; a node's `engines` always has one
+   * (optional here only so that engine sets built before it existed still type-check).
+   */
+  retention?: RetentionScheduler
 }
 
 /** Everything the channel layer factory receives to build the node's channel layer. */
@@ -101,6 +110,12 @@ export interface Switchboard {
    * after the queue lost its jobs (a Redis restart without persistence).
    */
   rebuildRedeliveries(): Promise<number>
+  /**
+   * Applies the history retention of every persisted channel now (what the retention
+   * scheduler runs every interval): each definition's `history`, else the store's default.
+   * Resolves with how many messages were trimmed; a namespace that fails is logged and skipped.
+   */
+  enforceRetention(): Promise<number>
   /** Registers a lifecycle hook. */
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void
   /** The authenticated sessions of this node. */
@@ -130,6 +145,7 @@ class SwitchboardNode implements Switchboard {
   draining = false
 
   private readonly hooks: HookRunner
+  private readonly retention: RetentionScheduler
   private readonly pool: DispatchPool
   private readonly channels: ChannelLayer
   private readonly hub: ChannelHub | undefined
@@ -154,12 +170,14 @@ class SwitchboardNode implements Switchboard {
     if (this.options.allowedOrigins === '*') {
       this.logger.warn('allowedOrigins is "*": any browser origin may connect (set allowed origins in production)')
     }
+    this.retention = engines?.retention ?? new MemoryRetentionScheduler({ intervalMs: this.options.retentionIntervalMs, logger: this.logger })
     this.engines = {
       broker: engines?.broker ?? new MemoryBroker(),
       presence: engines?.presence ?? new MemoryPresence(),
       store: engines?.store ?? new MemoryMessageStore(),
       sequencer: engines?.sequencer ?? new MemorySequencer(),
       queue: engines?.queue ?? new MemoryRedeliveryQueue(),
+      retention: this.retention,
     }
     this.hooks = new HookRunner(this.logger)
     for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
@@ -184,6 +202,13 @@ class SwitchboardNode implements Switchboard {
           logger: this.logger,
         })
       : undefined
+    if (this.hub?.registry.definitions().some(definition => definition.persist)) {
+      this.retention
+        .start(() => this.enforceRetention().then(() => undefined))
+        .catch(err => {
+          if (!this.closing) this.logger.error({ err }, 'starting the retention scheduler failed')
+        })
+    }
     this.channels = this.hub ?? channelLayer?.({ options: this.options, engines: this.engines, logger: this.logger }) ?? NO_CHANNELS
     this.router = new FrameRouter({
       options: this.options,
@@ -220,6 +245,12 @@ class SwitchboardNode implements Switchboard {
 
   async rebuildRedeliveries(): Promise<number> {
     return this.hub ? this.hub.rebuildAll() : 0
+  }
+
+  async enforceRetention(): Promise<number> {
+    if (!this.hub) return 0
+    const report = await enforceRetention(this.engines.store, this.hub.registry.definitions(), undefined, this.logger)
+    return report.trimmed
   }
 
   async publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult> {
@@ -350,6 +381,7 @@ class SwitchboardNode implements Switchboard {
     for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
     this.servers.clear()
     await this.closeQuietly('channels', () => this.channels.close())
+    await this.closeQuietly('retention', () => this.retention.close())
     await this.closeQuietly('queue', () => this.engines.queue.close())
     await this.closeQuietly('sequencer', () => this.engines.sequencer.close())
     await this.closeQuietly('store', () => this.engines.store.close())

@@ -77,7 +77,8 @@ export interface RetentionPolicy {
  * - A channel that was never appended to has epoch stable across calls, seq 0.
  * - `ack` is cumulative and monotonic: the cursor never moves backwards, and never past the
  *   channel's latest seq.
- * - Trimming (retention) never changes seqs; it raises `oldestSeq`.
+ * - Trimming (retention) never changes seqs; it raises `oldestSeq`. `trimNamespace` trims
+ *   each channel of a namespace as `trim` would, and nothing outside it.
  */
 export interface MessageStore {
   /** Appends one message. */
@@ -101,6 +102,12 @@ export interface MessageStore {
   deadLetters(filter?: { channel?: string; user?: string; limit?: number }): Promise<DeadLetter[]>
   /** Applies `policy` to `channel` now; resolves with how many messages were trimmed. */
   trim(channel: string, policy: RetentionPolicy): Promise<number>
+  /**
+   * Applies `policy` now, as `trim` does, to every channel whose name starts with
+   * `${namespace}:` (the channels of one definition); resolves with how many messages were
+   * trimmed in all. Only a prefix of each stream goes, so `oldestSeq` stays exact.
+   */
+  trimNamespace(namespace: string, policy: RetentionPolicy): Promise<number>
   /** Releases connections. Idempotent; later calls reject with `CLOSED`. */
   close(): Promise<void>
 }

@@ -307,6 +307,68 @@ export async function storeConformance(
       t.match(await store(1).position(ch), { seq: 5, oldestSeq: 6 })
     })
 
+    /**
+     * A namespace of its own with LIKE wildcards in it, and channels outside it that a careless
+     * prefix match would take: the namespace itself, a look-alike, a longer namespace.
+     */
+    const namespaced = (label: string): { ns: string; outside: string[] } => {
+      const id = randomUUID()
+      const ns = `t%n_${label}-${id}`
+      return { ns, outside: [ns, `tXnX${label}-${id}:a`, `t%n_${label}-${id}x:a`, `conformance:${label}:${id}`] }
+    }
+
+    t.test('trimNamespace › maxMessages applies to each channel of the namespace and nothing else', async (t) => {
+      const store = await open(t)
+      const { ns, outside } = namespaced('tn-count')
+      const [a, b, empty] = [`${ns}:a`, `${ns}:b:c`, `${ns}:empty`]
+      const all = await fill(store(0), a, 10)
+      await fill(store(1), b, 2)
+      const { epoch } = await store(0).position(empty)
+      for (const ch of outside) await fill(store(0), ch, 10)
+      t.equal(await store(1).trimNamespace(ns, { maxMessages: 3 }), 7, 'resolves with how many were trimmed in all')
+      t.same(await store(0).position(a), { epoch: all[0]?.epoch, seq: 10, oldestSeq: 8 })
+      t.same(await store(0).range(a, 0, 100), all.slice(7), 'the latest three stay, unchanged')
+      t.match(await store(0).position(b), { seq: 2, oldestSeq: 1 }, 'a channel under the limit keeps everything')
+      t.same(await store(0).position(empty), { epoch, seq: 0, oldestSeq: 1 }, 'a channel never appended to is unchanged')
+      for (const ch of outside) {
+        t.match(await store(1).position(ch), { seq: 10, oldestSeq: 1 }, `${ch} is outside the namespace: untouched`)
+      }
+      t.equal(await store(0).trimNamespace(ns, { maxMessages: 3 }), 0, 'trimming again trims nothing')
+      t.equal(await store(0).trimNamespace(ns, { maxMessages: 0 }), 5, 'maxMessages 0 trims everything left')
+      t.match(await store(1).position(a), { seq: 10, oldestSeq: 11 })
+      t.match(await store(1).position(b), { seq: 2, oldestSeq: 3 })
+      t.same(await store(1).history(a, { limit: 10 }), [])
+      t.equal((await store(1).append({ channel: a, from: 'alice', data: 'next' })).message.seq, 11, 'numbering goes on')
+      t.match(await store(0).position(a), { seq: 11, oldestSeq: 11 })
+      t.equal(await store(0).trimNamespace(`absent-${randomUUID()}`, { maxMessages: 0, maxAgeMs: 0 }), 0, 'an unknown namespace trims nothing')
+    })
+
+    t.test('trimNamespace › maxAgeMs trims the old prefix of each channel of the namespace', { skip: skipAge }, async (t) => {
+      const advance = options.advanceClock ?? (() => {})
+      const store = await open(t)
+      const { ns, outside } = namespaced('tn-age')
+      const [a, b, c] = [`${ns}:a`, `${ns}:b`, `${ns}:c`]
+      await fill(store(0), a, 3)
+      await fill(store(1), b, 2)
+      for (const ch of outside) await fill(store(0), ch, 2)
+      await advance(60_000)
+      await fill(store(1), a, 2)
+      await fill(store(0), c, 1)
+      t.equal(await store(0).trimNamespace(ns, { maxAgeMs: 30_000 }), 5, 'the three old ones of a, the two of b')
+      t.match(await store(1).position(a), { seq: 5, oldestSeq: 4 })
+      t.same(seqs(await store(1).range(a, 0, 10)), [4, 5])
+      t.match(await store(1).position(b), { seq: 2, oldestSeq: 3 }, 'all of b was old')
+      t.match(await store(1).position(c), { seq: 1, oldestSeq: 1 }, 'c is young')
+      for (const ch of outside) {
+        t.match(await store(1).position(ch), { seq: 2, oldestSeq: 1 }, `${ch} is outside the namespace: untouched`)
+      }
+      t.equal(await store(1).trimNamespace(ns, { maxAgeMs: 30_000 }), 0, 'the young ones stay')
+      await advance(60_000)
+      t.equal(await store(1).trimNamespace(ns, { maxAgeMs: 30_000, maxMessages: 10 }), 3, 'both limits at once')
+      t.match(await store(0).position(a), { seq: 5, oldestSeq: 6 })
+      t.match(await store(0).position(c), { seq: 1, oldestSeq: 2 })
+    })
+
     const letter = (ch: string, seq: number, user: string, attempts = 5): Omit<DeadLetter, 'ts'> =>
       ({ channel: ch, seq, user, mid: randomUUID(), reason: 'max-attempts', attempts })
     const keyOf = (l: Pick<DeadLetter, 'channel' | 'seq' | 'user'>): string => `${l.channel}/${l.seq}/${l.user}`
@@ -365,6 +427,7 @@ export async function storeConformance(
       await rejectsClosed(t, () => s.cursor(ch, 'alice'), 'cursor')
       await rejectsClosed(t, () => s.ack(ch, 'alice', 1), 'ack')
       await rejectsClosed(t, () => s.trim(ch, { maxMessages: 0 }), 'trim')
+      await rejectsClosed(t, () => s.trimNamespace('conformance', { maxMessages: 0 }), 'trimNamespace')
       await rejectsClosed(t, () => s.deadLetter(letter(ch, 1, 'alice')), 'deadLetter')
       await rejectsClosed(t, () => s.deadLetters({ channel: ch }), 'deadLetters')
     })

@@ -8,6 +8,7 @@ import type { Connection } from './connection.js'
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined
+  private lastTick: number | undefined
 
   constructor(
     private readonly connections: ReadonlySet<Connection>,
@@ -21,10 +22,14 @@ export class Heartbeat {
 
   /** Checks and pings every connection once; exposed for tests. */
   tick(now: number): void {
+    // A tick that fires late means this process stalled: peers' pongs may be waiting unread,
+    // so this round only pings; nobody is reaped for our own delay.
+    const stalled = this.lastTick !== undefined && now - this.lastTick > this.intervalMs * 1.5
+    this.lastTick = now
     const deadline = now - 2 * this.intervalMs
     for (const connection of this.connections) {
       if (connection.closed) continue
-      if (connection.lastSeen < deadline) {
+      if (!stalled && connection.lastSeen < deadline) {
         const socket = connection.socket
         if (socket.bufferedAmount > 0 || socket.readyState !== socket.OPEN) connection.terminate('heartbeat-timeout')
         else connection.close(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'missed heartbeats')

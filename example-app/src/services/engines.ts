@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import type { Engines, Logger } from '@switchboard/core'
-import { BullmqRedeliveryQueue } from '@switchboard/core/bullmq'
+import { BullmqRedeliveryQueue, BullmqRetentionScheduler } from '@switchboard/core/bullmq'
 import { PrismaMessageStore, applyMigrations, createPrismaClient } from '@switchboard/core/prisma'
 import { RedisBroker, RedisPresence, RedisSequencer } from '@switchboard/core/redis'
 
@@ -23,7 +23,8 @@ export interface BuiltEngines {
 /**
  * Applies the database migrations, then builds the engines one service shares across nodes:
  * PostgreSQL (Prisma) for messages, cursors and dead letters; Redis for fan-out, presence,
- * ephemeral sequences and redelivery checks (BullMQ), all under `redisPrefix`.
+ * ephemeral sequences, redelivery checks and the retention schedule (BullMQ), all under
+ * `redisPrefix`.
  */
 export async function buildEngines(config: EngineConfig): Promise<BuiltEngines> {
   const report = await applyMigrations({ connectionString: config.databaseUrl })
@@ -39,6 +40,7 @@ export async function buildEngines(config: EngineConfig): Promise<BuiltEngines> 
       presence: new RedisPresence({ redis: config.redisUrl, prefix, nodeId: config.nodeId, logger: config.logger }),
       sequencer: new RedisSequencer({ redis: config.redisUrl, prefix }),
       queue: new BullmqRedeliveryQueue({ connection: queueRedis, prefix, logger: config.logger }),
+      retention: new BullmqRetentionScheduler({ connection: queueRedis, prefix, logger: config.logger }),
     },
     close: async () => {
       await queueRedis.quit().catch(() => queueRedis.disconnect())

@@ -195,15 +195,24 @@ export class MemoryMessageStore implements MessageStore {
    */
   async trim(channel: string, policy: RetentionPolicy): Promise<number> {
     this.#assertOpen()
-    const { maxMessages, maxAgeMs } = checkRetention({ ...this.#defaultRetention, ...defined(policy) }, 'policy')
+    const limits = checkRetention({ ...this.#defaultRetention, ...defined(policy) }, 'policy')
     const stream = this.#streams.get(channel)
-    if (stream === undefined) return 0
-    let trimmed = maxMessages === undefined ? 0 : drop(stream, stored(stream) - maxMessages)
-    if (maxAgeMs !== undefined) {
-      const cutoff = this.#now() - maxAgeMs
-      let old = 0
-      while (old < stored(stream) && (stream.entries[stream.head + old]?.message.ts ?? Infinity) < cutoff) old++
-      trimmed += drop(stream, old)
+    return stream === undefined ? 0 : this.#trimStream(stream, limits)
+  }
+
+  /**
+   * Applies `policy` (with `defaultRetention`'s fallbacks, as in `trim`) to every channel whose
+   * name starts with `${namespace}:`; resolves with how many messages were trimmed in all.
+   * Rejects with `CONFIG_INVALID` for a negative or non-integer limit, `CLOSED` after `close()`.
+   */
+  async trimNamespace(namespace: string, policy: RetentionPolicy): Promise<number> {
+    this.#assertOpen()
+    const limits = checkRetention({ ...this.#defaultRetention, ...defined(policy) }, 'policy')
+    if (limits.maxMessages === undefined && limits.maxAgeMs === undefined) return 0
+    const prefix = `${namespace}:`
+    let trimmed = 0
+    for (const [channel, stream] of this.#streams) {
+      if (channel.startsWith(prefix)) trimmed += this.#trimStream(stream, limits)
     }
     return trimmed
   }
@@ -214,6 +223,18 @@ export class MemoryMessageStore implements MessageStore {
     this.#streams.clear()
     this.#deadLetters = []
     this.#deadLetterKeys.clear()
+  }
+
+  /** Trims past `maxMessages`, then the prefix older than `maxAgeMs`; returns how many went. */
+  #trimStream(stream: Stream, { maxMessages, maxAgeMs }: RetentionPolicy): number {
+    let trimmed = maxMessages === undefined ? 0 : drop(stream, stored(stream) - maxMessages)
+    if (maxAgeMs !== undefined) {
+      const cutoff = this.#now() - maxAgeMs
+      let old = 0
+      while (old < stored(stream) && (stream.entries[stream.head + old]?.message.ts ?? Infinity) < cutoff) old++
+      trimmed += drop(stream, old)
+    }
+    return trimmed
   }
 
   #stream(channel: string): Stream {

@@ -243,6 +243,43 @@ export class PrismaMessageStore implements MessageStore {
     })
   }
 
+  /**
+   * Applies `policy` (with `defaultRetention`'s fallbacks, as in `trim`) to every channel whose
+   * name starts with `${namespace}:`, in at most two statements whatever the number of
+   * channels: one `DELETE` of what lies more than `maxMessages` behind each stream's seq, then
+   * one of each stream's prefix older than `maxAgeMs` (up to its first younger message, as
+   * `trim`). `%`, `_` and `\` in `namespace` match only themselves. Resolves with how many
+   * messages were trimmed in all. Rejects with `CONFIG_INVALID` for a negative or non-integer
+   * limit, `CLOSED` after `close()`.
+   */
+  trimNamespace(namespace: string, policy: RetentionPolicy): Promise<number> {
+    return this.#read(async () => {
+      const { maxMessages, maxAgeMs } = checkRetention({ ...this.#retention, ...definedLimits(policy) }, 'policy')
+      const channels = `${escapeLike(namespace)}:%`
+      let trimmed = 0
+      if (maxMessages !== undefined) {
+        trimmed += await this.#client.$executeRawUnsafe(
+          deleteStreamPrefixes(`y.seq <= s.seq - $2::bigint`),
+          channels,
+          maxMessages,
+        )
+      }
+      if (maxAgeMs !== undefined) {
+        // Up to each stream's first message young enough to stay: only a prefix goes (so
+        // `oldestSeq` stays exact) even when nodes' clocks differ.
+        trimmed += await this.#client.$executeRawUnsafe(
+          deleteStreamPrefixes(`y.seq < COALESCE(
+             (SELECT z.seq FROM messages AS z WHERE z.channel = s.channel AND z.created_at >= $2::timestamptz ORDER BY z.seq LIMIT 1),
+             s.seq + 1)`),
+          channels,
+          new Date(this.#now() - maxAgeMs).toISOString(),
+        )
+      }
+      this.#stats.trimmed += trimmed
+      return trimmed
+    })
+  }
+
   /** A snapshot of the store's counters. */
   stats(): PrismaMessageStoreStats {
     return { ...this.#stats, queued: this.#batches.size }
@@ -304,6 +341,26 @@ export class PrismaMessageStore implements MessageStore {
     )
     return rows.map((row) => toMessage(row, channel, row.epoch))
   }
+}
+
+/**
+ * A `DELETE` of the messages matching `prefix` (over `y`, a stream's message, and `s`, its
+ * stream) in every stream whose channel is `LIKE $1`. The `OFFSET 0` keeps the per-stream
+ * subquery from being flattened, so PostgreSQL walks each stream's primary-key range instead
+ * of scanning and hashing the whole `messages` table: the cost follows the namespace's
+ * streams and what is deleted, not the size of the table.
+ */
+function deleteStreamPrefixes(prefix: string): string {
+  return `DELETE FROM messages AS m USING (
+    SELECT x.channel, x.seq FROM streams AS s CROSS JOIN LATERAL (
+      SELECT y.channel, y.seq FROM messages AS y WHERE y.channel = s.channel AND ${prefix} OFFSET 0) AS x
+    WHERE s.channel LIKE $1 ESCAPE '\\') AS d
+  WHERE m.channel = d.channel AND m.seq = d.seq`
+}
+
+/** `value` with the LIKE wildcards `%` and `_` (and the escape character `\`) escaped by `\`. */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, '\\$&')
 }
 
 function closedError(): SwitchboardError {
