@@ -133,7 +133,10 @@ export class ChannelHub implements ChannelLayer {
         await this.authorize(resolved.definition.authorize.publish, resolved, session)
         const outcome = await this.pipeline.publish(
           { resolved, data: frame.data, from: session.user, session, signal, ...(frame.key === undefined ? {} : { key: frame.key }) },
-          ({ message }) => session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid }),
+          ({ message }) => {
+            // Past the deadline the client was already answered TIMEOUT (outcome unknown): one reply per frame.
+            if (!signal.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
+          },
         )
         await this.afterPublish(resolved, outcome.message, outcome.duplicate)
         return

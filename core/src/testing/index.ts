@@ -6,3 +6,4 @@ export { sequencerConformance, type SequencerNodes } from './sequencer-conforman
 export { storeConformance, type StoreConformanceOptions, type StoreNodes } from './store-conformance.js'
 export { TestClient, type AnyFrame, type CloseEvent, type TestClientOptions } from './test-client.js'
 export { startTestServer, TEST_JWT_SECRET, type TestServer } from './test-server.js'
+export { freePort, startEmbeddedPostgres, startRedisServer, type EmbeddedPostgresHandle, type EmbeddedPostgresOptions, type RedisServerHandle, type RedisServerOptions } from './services.js'

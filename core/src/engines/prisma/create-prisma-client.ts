@@ -30,6 +30,7 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
   const pool = new pg.Pool({ connectionString, ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }) })
   // Without a listener, an error of an idle connection would crash the process.
   pool.on('error', options.onConnectionError ?? (() => {}))
+  releaseDeadConnections(pool)
   const ended = new Set<Promise<void>>()
   pool.on('connect', (connection) => {
     const closed: Promise<void> = new Promise((resolve) =>
@@ -43,6 +44,37 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
   const client = new PrismaClient({ adapter: new PrismaPg(pool, { ...(schema === undefined ? {} : { schema }), disposeExternalPool: true }) })
   socketsClosed.set(client, async () => void (await Promise.all(ended)))
   return client
+}
+
+/**
+ * Gives back to `pool`, with its error (so the pool drops it), a connection that dies while
+ * checked out. Prisma's transaction manager releases a transaction's connection only after its
+ * `COMMIT` or `ROLLBACK` succeeded; when the server goes away mid-transaction (crash, restart,
+ * killed backend) that statement fails and the connection would stay checked out for ever: each
+ * such fault shrinks the pool for good (a pool of N is dead after N of them) and `pool.end()`,
+ * so `$disconnect()`, never resolves. A later `release()` of that connection by its holder does
+ * nothing.
+ */
+function releaseDeadConnections(pool: pg.Pool): void {
+  const checkedOut = new WeakMap<pg.PoolClient, (error: Error) => void>()
+  pool.on('acquire', (client) => {
+    const onError = (error: Error): void => {
+      if (checkedOut.get(client) !== onError) return
+      checkedOut.delete(client)
+      // The pool assigns `release` right after `acquire`; it is this checkout's by now.
+      const release = client.release.bind(client)
+      client.release = () => {}
+      release(error)
+    }
+    checkedOut.set(client, onError)
+    client.once('error', onError)
+  })
+  pool.on('release', (_error, client) => {
+    const onError = checkedOut.get(client)
+    if (onError === undefined) return
+    checkedOut.delete(client)
+    client.off('error', onError)
+  })
 }
 
 /**
