@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
-import { isSwitchboardError } from '../errors.js'
 import type { Broker } from '../engines/broker.js'
+import { rejectsClosed } from './conformance-helpers.js'
 
 /** What a conformance run's factory returns: `count` connected nodes and how to tear them down. */
 export interface BrokerNodes {
@@ -245,21 +245,4 @@ export async function brokerConformance(
       t.pass('closing again resolves')
     })
   })
-}
-
-/** Asserts that `call` returns a promise rejecting with a `CLOSED` SwitchboardError. */
-async function rejectsClosed(t: Test, call: () => Promise<unknown>): Promise<void> {
-  let pending: Promise<unknown>
-  try {
-    pending = call()
-  } catch (error) {
-    t.fail('threw synchronously instead of rejecting', { error })
-    return
-  }
-  try {
-    await pending
-    t.fail('resolved instead of rejecting with CLOSED')
-  } catch (error) {
-    t.ok(isSwitchboardError(error, 'CLOSED'), 'rejects with a CLOSED SwitchboardError', { found: error })
-  }
 }

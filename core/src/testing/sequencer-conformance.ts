@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
-import { isSwitchboardError } from '../errors.js'
 import type { Sequencer } from '../engines/sequencer.js'
+import { rejectsClosed } from './conformance-helpers.js'
 
 /** What a conformance run's factory returns: handles on one shared sequencer state. */
 export interface SequencerNodes {
@@ -123,21 +123,4 @@ export async function sequencerConformance(
 
 function increasing(seqs: readonly number[]): boolean {
   return seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] ?? Infinity))
-}
-
-/** Asserts that `call` returns a promise rejecting with a `CLOSED` SwitchboardError. */
-async function rejectsClosed(t: Test, call: () => Promise<unknown>, what: string): Promise<void> {
-  let pending: Promise<unknown>
-  try {
-    pending = call()
-  } catch (error) {
-    t.fail(`${what} threw synchronously instead of rejecting`, { error })
-    return
-  }
-  try {
-    await pending
-    t.fail(`${what} resolved instead of rejecting with CLOSED`)
-  } catch (error) {
-    t.ok(isSwitchboardError(error, 'CLOSED'), `${what} rejects with a CLOSED SwitchboardError`, { found: error })
-  }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
-import { isSwitchboardError } from '../errors.js'
 import type { AppendResult, DeadLetter, MessageStore, StoredMessage } from '../engines/store.js'
+import { rejectsClosed } from './conformance-helpers.js'
 
 /** What a conformance run's factory returns: handles on one shared storage. */
 export interface StoreNodes {
@@ -440,21 +440,4 @@ export async function storeConformance(
       t.pass('closing again resolves')
     })
   })
-}
-
-/** Asserts that `call` returns a promise rejecting with a `CLOSED` SwitchboardError. */
-async function rejectsClosed(t: Test, call: () => Promise<unknown>, what: string): Promise<void> {
-  let pending: Promise<unknown>
-  try {
-    pending = call()
-  } catch (error) {
-    t.fail(`${what} threw synchronously instead of rejecting`, { error })
-    return
-  }
-  try {
-    await pending
-    t.fail(`${what} resolved instead of rejecting with CLOSED`)
-  } catch (error) {
-    t.ok(isSwitchboardError(error, 'CLOSED'), `${what} rejects with a CLOSED SwitchboardError`, { found: error })
-  }
 }

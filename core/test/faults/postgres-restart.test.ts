@@ -1,4 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises'
 import { EventEmitter } from 'node:events'
 import pg from 'pg'
 import t from 'tap'
@@ -9,6 +8,7 @@ import { startEmbeddedPostgres } from '../../src/testing/services.js'
 import type { AnyFrame, TestClient } from '../../src/testing/test-client.js'
 import { startTestServer } from '../../src/testing/test-server.js'
 import { room } from '../channels/fixtures/test-channels.js'
+import { openHandlesSince, processesMentioning } from '../helpers/leftovers.js'
 
 // A node on a private PostgreSQL that is killed (SIGKILL of every server process, as a crash)
 // and restarted while clients publish continuously: no publish may be answered `published`
@@ -130,29 +130,8 @@ class Publisher {
   }
 }
 
-/** Handles open before the tests (the test runner's own). */
-const baseline = process.getActiveResourcesInfo()
-
-/** Sockets, servers, pipes and child processes open now beyond {@link baseline}. */
-function leftHandles(): string[] {
-  const left = process.getActiveResourcesInfo().filter(type => ['TCPSocketWrap', 'TCPServerWrap', 'ProcessWrap', 'PipeWrap'].includes(type))
-  for (const type of baseline) {
-    const i = left.indexOf(type)
-    if (i !== -1) left.splice(i, 1)
-  }
-  return left
-}
-
-/** Command lines of running processes that contain `text` (Linux `/proc`). */
-async function processesMentioning(text: string): Promise<string[]> {
-  const found: string[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
-    if (cmdline.replaceAll('\0', ' ').includes(text)) found.push(`${entry}: ${cmdline.replaceAll('\0', ' ')}`)
-  }
-  return found
-}
+/** Sockets, servers, pipes and child processes open now beyond those open before the tests (the test runner's own). */
+const leftHandles = openHandlesSince()
 
 /** Every message of `channel` in the database, in seq order, and the stream's seq. */
 async function storedMessages(url: string, channel: string): Promise<{ rows: { seq: number; mid: string; text: string }[]; streamSeq: number }> {

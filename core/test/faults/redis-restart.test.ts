@@ -1,4 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises'
 import { EventEmitter } from 'node:events'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -12,6 +11,7 @@ import type { TestClient } from '../../src/testing/test-client.js'
 import { startTestServer, type TestServer } from '../../src/testing/test-server.js'
 import { dm } from '../channels/fixtures/test-channels.js'
 import { migratedSchema, TEST_DATABASE_URL } from '../helpers/postgres-schema.js'
+import { openHandlesSince, processesMentioning } from '../helpers/leftovers.js'
 
 // A node whose redelivery queue lives in a private Redis that is killed (SIGKILL) and restarted
 // empty while a recipient has unacked messages: the jobs are gone, and redelivery state is
@@ -109,29 +109,8 @@ async function setup(t: Test, redeliveryRebuildMs: number): Promise<Setup> {
   return { redisServer, redis, queue, store, server, alice, bob }
 }
 
-/** Handles open before the tests (the test runner's own). */
-const baseline = process.getActiveResourcesInfo()
-
-/** Sockets, servers, pipes and child processes open now beyond {@link baseline}. */
-function leftHandles(): string[] {
-  const left = process.getActiveResourcesInfo().filter(type => ['TCPSocketWrap', 'TCPServerWrap', 'ProcessWrap', 'PipeWrap'].includes(type))
-  for (const type of baseline) {
-    const i = left.indexOf(type)
-    if (i !== -1) left.splice(i, 1)
-  }
-  return left
-}
-
-/** Command lines of running processes that contain `text` (Linux `/proc`). */
-async function processesMentioning(text: string): Promise<string[]> {
-  const found: string[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
-    if (cmdline.replaceAll('\0', ' ').includes(text)) found.push(`${entry}: ${cmdline.replaceAll('\0', ' ')}`)
-  }
-  return found
-}
+/** Sockets, servers, pipes and child processes open now beyond those open before the tests (the test runner's own). */
+const leftHandles = openHandlesSince()
 
 /** Copies of each seq bob received in `frames`. */
 function copiesBySeq(frames: readonly { type: string; [key: string]: unknown }[]): Map<number, number> {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { SwitchboardError } from '../../errors.js'
 import type { Logger } from '../../observability/logger.js'
 import type { RedeliveryHandler, RedeliveryJob, RedeliveryQueue } from '../queue.js'
+import { checkName, checkNoKeyPrefix } from './bullmq-options.js'
 import { blockingSocketClosed, quitClient, workerClient } from './worker-connections.js'
 
 /** Options of {@link BullmqRedeliveryQueue}. */
@@ -99,11 +100,7 @@ export class BullmqRedeliveryQueue implements RedeliveryQueue {
     const attempts = checkInteger(options.attempts ?? 20, 'attempts', 1)
     this.#logger = options.logger
     const template = options.workerConnection ?? connection
-    for (const [name, client] of [['connection', connection], ['workerConnection', template]] as const) {
-      if (client.options.keyPrefix) {
-        throw new SwitchboardError('CONFIG_INVALID', `${name} has the ioredis keyPrefix ${JSON.stringify(client.options.keyPrefix)}; use the prefix option instead.`)
-      }
-    }
+    checkNoKeyPrefix([['connection', connection], ['workerConnection', template]])
     this.#workerConnection = template
     this.#jobOptions = {
       attempts,
@@ -189,15 +186,6 @@ export class BullmqRedeliveryQueue implements RedeliveryQueue {
 
 function closedError(): SwitchboardError {
   return new SwitchboardError('CLOSED', 'The redelivery queue is closed.')
-}
-
-/** `value` when it is a non-empty string (without `:` when `noColon`); throws `CONFIG_INVALID` otherwise. */
-function checkName(value: string, name: string, noColon: boolean): string {
-  if (typeof value !== 'string' || value.length === 0 || (noColon && value.includes(':'))) {
-    const expected = noColon ? 'a non-empty string without ":"' : 'a non-empty string'
-    throw new SwitchboardError('CONFIG_INVALID', `${name} must be ${expected}, got ${JSON.stringify(value)}.`)
-  }
-  return value
 }
 
 /** `value` when it is a safe integer ≥ `min`; throws `CONFIG_INVALID` naming `name` otherwise. */

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import { SwitchboardError } from '../../errors.js'
 import type { Logger } from '../../observability/logger.js'
 import type { RetentionRun, RetentionScheduler } from '../retention.js'
+import { checkName, checkNoKeyPrefix } from './bullmq-options.js'
 import { blockingSocketClosed, quitClient, workerClient } from './worker-connections.js'
 
 /** Options of {@link BullmqRetentionScheduler}. */
@@ -89,11 +90,7 @@ export class BullmqRetentionScheduler implements RetentionScheduler {
     this.#intervalMs = intervalMs
     this.#logger = options.logger
     const template = options.workerConnection ?? connection
-    for (const [name, client] of [['connection', connection], ['workerConnection', template]] as const) {
-      if (client.options.keyPrefix) {
-        throw new SwitchboardError('CONFIG_INVALID', `${name} has the ioredis keyPrefix ${JSON.stringify(client.options.keyPrefix)}; use the prefix option instead.`)
-      }
-    }
+    checkNoKeyPrefix([['connection', connection], ['workerConnection', template]])
     this.#workerConnection = template
     this.#queue = new Queue(this.#queueName, { connection, prefix: this.#prefix })
     this.#queue.on('error', (error) => this.#logger?.warn({ err: error }, 'retention queue connection error'))
@@ -205,13 +202,4 @@ function slotOf(job: Job): number {
 
 function closedError(): SwitchboardError {
   return new SwitchboardError('CLOSED', 'The retention scheduler is closed.')
-}
-
-/** `value` when it is a non-empty string (without `:` when `noColon`); throws `CONFIG_INVALID` otherwise. */
-function checkName(value: string, name: string, noColon: boolean): string {
-  if (typeof value !== 'string' || value.length === 0 || (noColon && value.includes(':'))) {
-    const expected = noColon ? 'a non-empty string without ":"' : 'a non-empty string'
-    throw new SwitchboardError('CONFIG_INVALID', `${name} must be ${expected}, got ${JSON.stringify(value)}.`)
-  }
-  return value
 }

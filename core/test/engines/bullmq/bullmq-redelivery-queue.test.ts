@@ -11,26 +11,16 @@ import {
 import type { RedeliveryJob } from '../../../src/engines/queue.js'
 import { closeClient } from '../../../src/engines/redis/redis-connection.js'
 import { queueConformance } from '../../../src/testing/index.js'
-import { closeAdmin, openAdmin, REDIS_URL, scanKeys, testPrefix } from '../redis/redis-test-kit.js'
+import { REDIS_URL, scanKeys } from '../redis/redis-test-kit.js'
+import { bullmqTestKeys, connectWorkerClient, keysOutsidePrefix } from '../../helpers/redis-keys.js'
 
-// Every key of this file lives under one random prefix, deleted (SCAN + DEL) when the file ends.
-const prefix = testPrefix('bullmq-redelivery')
-const admin = openAdmin()
-t.teardown(() => closeAdmin(admin, prefix))
-
-/** Every queue name this file used: BullMQ's keys are `<prefix>:<queueName>:…`. */
-const queueNames: string[] = []
-const newQueueName = (): string => {
-  const name = `q-${randomUUID().slice(0, 8)}`
-  queueNames.push(name)
-  return name
-}
+// Every key of this file lives under one random prefix, deleted (SCAN + DEL) when the file ends;
+// BullMQ's keys are `<prefix>:<queueName>:…`, and `queueNames` holds every queue name this file used.
+const { prefix, admin, queueNames, newQueueName } = bullmqTestKeys(t, 'bullmq-redelivery', 'q')
 
 /** A client as the app would pass it (workers need `maxRetriesPerRequest: null`), quit when `t` ends. */
 function connect(t: Test, options: { maxRetriesPerRequest?: number | null } = { maxRetriesPerRequest: null }): Redis {
-  const client = new Redis(REDIS_URL, { ...options, connectionName: 'sbtest-bullmq' })
-  t.teardown(() => closeClient(client))
-  return client
+  return connectWorkerClient(t, 'sbtest-bullmq', options)
 }
 
 /** One node: a queue of its own on its own client, closed when `t` ends. */
@@ -98,15 +88,7 @@ t.test('BullmqRedeliveryQueue (BullMQ-specific)', async (t) => {
     t.ok(ours.some((key) => key.startsWith(`${prefix}:${queueName}:`)), 'BullMQ wrote keys under the prefix', { ours })
     const known = ours.filter((key) => !queueNames.some((name) => key.startsWith(`${prefix}:${name}:`)))
     t.same(known, [], 'each key under the prefix is `<prefix>:<queueName>:…`')
-    const elsewhere: string[] = []
-    for (const pattern of [...queueNames.map((name) => `*${name}*`), 'bull:*']) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        elsewhere.push(...keys.filter((key) => !key.startsWith(`${prefix}:`)))
-        cursor = next
-      } while (cursor !== '0')
-    }
+    const elsewhere = await keysOutsidePrefix(admin, prefix, [...queueNames.map((name) => `*${name}*`), 'bull:*'])
     t.same(elsewhere, [], 'no key outside the prefix names a queue of this file, and none uses BullMQ’s default prefix')
   })
 

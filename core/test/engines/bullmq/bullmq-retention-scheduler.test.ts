@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Redis } from 'ioredis'
@@ -10,30 +9,19 @@ import {
   type BullmqRetentionSchedulerOptions,
 } from '../../../src/engines/bullmq/bullmq-retention-scheduler.js'
 import type { RetentionRun } from '../../../src/engines/retention.js'
-import { closeClient } from '../../../src/engines/redis/redis-connection.js'
-import { closeAdmin, deleteKeys, openAdmin, REDIS_URL, scanKeys, testPrefix } from '../redis/redis-test-kit.js'
+import { deleteKeys, REDIS_URL, scanKeys } from '../redis/redis-test-kit.js'
+import { bullmqTestKeys, connectWorkerClient, keysOutsidePrefix } from '../../helpers/redis-keys.js'
 
-// Every key of this file lives under one random prefix, deleted (SCAN + DEL) when the file ends.
-const prefix = testPrefix('bullmq-retention')
-const admin = openAdmin()
-t.teardown(() => closeAdmin(admin, prefix))
-
-/** Every queue name this file used: BullMQ's keys are `<prefix>:<queueName>:…`. */
-const queueNames: string[] = []
-const newQueueName = (): string => {
-  const name = `r-${randomUUID().slice(0, 8)}`
-  queueNames.push(name)
-  return name
-}
+// Every key of this file lives under one random prefix, deleted (SCAN + DEL) when the file ends;
+// BullMQ's keys are `<prefix>:<queueName>:…`, and `queueNames` holds every queue name this file used.
+const { prefix, admin, queueNames, newQueueName } = bullmqTestKeys(t, 'bullmq-retention', 'r')
 
 /** The interval of most tests (ms): short, so runs come quickly. */
 const INTERVAL = 100
 
 /** A client as the app would pass it (workers need `maxRetriesPerRequest: null`), quit when `t` ends. */
 function connect(t: Test, options: { maxRetriesPerRequest?: number | null } = { maxRetriesPerRequest: null }): Redis {
-  const client = new Redis(REDIS_URL, { ...options, connectionName: 'sbtest-bullmq-retention' })
-  t.teardown(() => closeClient(client))
-  return client
+  return connectWorkerClient(t, 'sbtest-bullmq-retention', options)
 }
 
 /** One node: a scheduler of its own on its own client, closed when `t` ends. */
@@ -179,15 +167,7 @@ t.test('BullmqRetentionScheduler', async (t) => {
     const ours = await scanKeys(admin, prefix)
     t.ok(ours.some((key) => key.startsWith(`${prefix}:${queueName}:`)), 'BullMQ wrote keys under the prefix', { ours })
     t.same(ours.filter((key) => !queueNames.some((name) => key.startsWith(`${prefix}:${name}:`))), [], 'each is `<prefix>:<queueName>:…`')
-    const elsewhere: string[] = []
-    for (const pattern of [...queueNames.map((name) => `*${name}*`), 'bull:*']) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-        elsewhere.push(...keys.filter((key) => !key.startsWith(`${prefix}:`)))
-        cursor = next
-      } while (cursor !== '0')
-    }
+    const elsewhere = await keysOutsidePrefix(admin, prefix, [...queueNames.map((name) => `*${name}*`), 'bull:*'])
     t.same(elsewhere, [], 'no key outside the prefix')
   })
 
