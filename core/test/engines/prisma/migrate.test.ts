@@ -32,7 +32,16 @@ async function prisma(schema: string, ...args: string[]): Promise<string> {
   const cli = join(ROOT, 'node_modules', 'prisma', 'build', 'index.js')
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url.toString(), PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
+    env: {
+      ...process.env,
+      DATABASE_URL: url.toString(),
+      PRISMA_HIDE_UPDATE_MESSAGE: '1',
+      CHECKPOINT_DISABLE: '1',
+      // The CLI's advisory lock is database-wide and held until its process exits (~11 s), so two
+      // runs at once (or other test files migrating their own schemas) time out on it. Every
+      // test here has a schema of its own, so the lock protects nothing.
+      PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK: '1',
+    },
   })
   return stdout + stderr
 }
