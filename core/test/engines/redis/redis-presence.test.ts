@@ -70,8 +70,9 @@ t.test('RedisPresence (Redis-specific)', async (t) => {
     await a.close()
     const reported = await left
     const elapsed = Date.now() - died
-    // The bound is ttlMs plus one sweep's own latency; the margin only absorbs a loaded machine.
-    t.ok(elapsed < 300 + 700, `the leaves came ${elapsed} ms after the node died (ttlMs 300)`)
+    // The contract's bound is ttlMs plus one sweep; the wide margin keeps this a check that the
+    // expiry is bounded by the TTL (not by the 30 s default or never), not a timing benchmark.
+    t.ok(elapsed < 300 * 10, `the leaves came ${elapsed} ms after the node died (ttlMs 300)`)
     t.same(reported.sort(byChannel), [
       { channel: other, user: 'carol' },
       { channel: room, user: 'alice' },
