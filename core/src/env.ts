@@ -101,6 +101,7 @@ function variable(spec: VariableSpec): EnvVariable {
 const MS = 'a positive integer (milliseconds)'
 const BYTES = 'a positive integer (bytes)'
 const COUNT = 'a positive integer'
+const COUNT_OR_ZERO = 'an integer >= 0'
 
 type IntegerOption = {
   [K in keyof typeof DEFAULT_OPTIONS]: (typeof DEFAULT_OPTIONS)[K] extends number ? K : never
@@ -133,6 +134,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   int('SWITCHBOARD_REDELIVERY_ATTEMPTS', 'redeliveryAttempts', COUNT, 'redeliveries of an unacknowledged message before it is dead-lettered'),
   int('SWITCHBOARD_MAX_PAYLOAD_BYTES', 'maxPayloadBytes', BYTES, 'largest frame accepted'),
   int('SWITCHBOARD_MAX_CONNECTIONS', 'maxConnections', COUNT, 'connections per node; more get HTTP 503'),
+  int('SWITCHBOARD_MAX_CONNECTIONS_PER_USER', 'maxConnectionsPerUser', COUNT_OR_ZERO, 'connections one user may hold across all nodes; 0 = no limit'),
   int('SWITCHBOARD_MAX_BUFFERED_BYTES', 'maxBufferedBytes', BYTES, 'bytes queued to one connection before close 4008'),
   int('SWITCHBOARD_MAX_SUBSCRIPTIONS', 'maxSubscriptionsPerConnection', COUNT, 'channels one connection may subscribe to'),
   variable({

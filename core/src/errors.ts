@@ -47,6 +47,12 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'This connection has too many subscriptions.',
   },
+  TOO_MANY_CONNECTIONS: {
+    wire: true,
+    retryable: true,
+    closeCode: CLOSE_CODES.FORBIDDEN,
+    message: 'This user has too many connections.',
+  },
   INTERNAL: {
     wire: true,
     retryable: true,

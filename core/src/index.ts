@@ -3,7 +3,10 @@
  * here (and test helpers from `@switchboard/core/testing`).
  */
 export { createSwitchboard } from './switchboard.js'
-export type { Switchboard, SwitchboardConfig, Engines, ChannelLayerContext } from './switchboard.js'
+export type { Switchboard, SwitchboardConfig, Engines, ChannelLayerContext, DisconnectUserOptions } from './switchboard.js'
+export type { Readiness } from './cluster/cluster-member.js'
+export type { NodeInfo, NodeRegistry } from './engines/node-registry.js'
+export { MemoryNodeRegistry } from './engines/memory/memory-node-registry.js'
 export { DEFAULT_OPTIONS, resolveOptions } from './options.js'
 export type { SwitchboardOptions, SwitchboardOptionsInput, JwtOptions } from './options.js'
 export { loadOptionsFromEnv, ENV_VARIABLES } from './env.js'

@@ -37,6 +37,13 @@ export interface SwitchboardOptions {
   maxPayloadBytes: number
   /** Connections per node; more get HTTP 503 before the upgrade. Default 100000. */
   maxConnections: number
+  /**
+   * Connections one user may hold across all nodes (counted in the presence engine); the next
+   * `connect` gets `TOO_MANY_CONNECTIONS` and close 4003. 0 = no limit. Default 0.
+   */
+  maxConnectionsPerUser: number
+  /** How often the node reports itself (id, start time, connections) to the node registry. Default 10000. */
+  nodeReportMs: number
   /** Allowed `Origin` values, or `'*'` for any (a warning is logged). Requests without `Origin` are allowed. Default `'*'`. */
   allowedOrigins: '*' | string[]
   /** Publishes per second per connection (token bucket refill). Default 50. */
@@ -99,6 +106,8 @@ export const DEFAULT_OPTIONS: Readonly<SwitchboardOptions> = Object.freeze({
   tokenGraceMs: 5_000,
   maxPayloadBytes: 65_536,
   maxConnections: 100_000,
+  maxConnectionsPerUser: 0,
+  nodeReportMs: 10_000,
   allowedOrigins: '*',
   publishRatePerSecond: 50,
   publishBurst: 100,
@@ -135,6 +144,8 @@ const optionsSchema = z.strictObject({
   tokenGraceMs: positiveMs,
   maxPayloadBytes: positiveInt,
   maxConnections: positiveInt,
+  maxConnectionsPerUser: nonNegativeInt,
+  nodeReportMs: positiveMs,
   allowedOrigins: z
     .union([z.literal('*'), z.array(z.string().url())])
     .describe("'*' or a list of origins such as https://app.example.com"),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+export type { Engines } from './engines/engines.js'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -8,18 +9,10 @@ import { ChannelHub, type ServerPublishOptions, type ServerPublishResult } from 
 import { NO_CHANNELS, type ChannelLayer } from './channels/channel-layer.js'
 import type { AnyChannelDefinition } from './channels/define-channel.js'
 import { DispatchPool } from './dispatch/dispatch-pool.js'
-import type { Broker } from './engines/broker.js'
-import type { Presence } from './engines/presence.js'
-import type { RedeliveryQueue } from './engines/queue.js'
-import type { Sequencer } from './engines/sequencer.js'
-import type { MessageStore } from './engines/store.js'
 import type { RetentionScheduler } from './engines/retention.js'
-import { MemoryBroker } from './engines/memory/memory-broker.js'
-import { MemoryMessageStore } from './engines/memory/memory-message-store.js'
-import { MemoryPresence } from './engines/memory/memory-presence.js'
-import { MemorySequencer } from './engines/memory/memory-sequencer.js'
-import { MemoryRedeliveryQueue } from './engines/memory/memory-redelivery-queue.js'
-import { MemoryRetentionScheduler } from './engines/memory/memory-retention-scheduler.js'
+import { withDefaultEngines, type Engines } from './engines/engines.js'
+import type { NodeInfo } from './engines/node-registry.js'
+import { ClusterMember, type Readiness } from './cluster/cluster-member.js'
 import { enforceRetention } from './delivery/retention.js'
 import { Metrics } from './observability/metrics.js'
 import { SwitchboardError } from './errors.js'
@@ -32,26 +25,6 @@ import { FrameRouter } from './transport/frame-router.js'
 import { Heartbeat } from './transport/heartbeat.js'
 import type { Session } from './transport/session.js'
 import { UpgradeGuard, clientIp, refuseUpgrade } from './transport/upgrade-guard.js'
-
-/** The engines a node runs on. Each defaults to its memory implementation (one process, no services). */
-export interface Engines {
-  /** Fan-out between nodes. Default `MemoryBroker`. */
-  broker: Broker
-  /** Channel membership. Default `MemoryPresence`. */
-  presence: Presence
-  /** Persisted message streams and acked cursors. Default `MemoryMessageStore`. */
-  store: MessageStore
-  /** Numbers messages of channels that are not persisted. Default `MemorySequencer`. */
-  sequencer: Sequencer
-  /** Delayed redelivery checks of at-least-once channels. Default `MemoryRedeliveryQueue`. */
-  queue: RedeliveryQueue
-  /**
-   * Runs history retention (channels' `history`) periodically, on one node at a time. Default
-   * `MemoryRetentionScheduler` every `retentionIntervalMs`; a node's `engines` always has one
-   * (optional here only so that engine sets built before it existed still type-check).
-   */
-  retention?: RetentionScheduler
-}
 
 /** Everything the channel layer factory receives to build the node's channel layer. */
 export interface ChannelLayerContext {
@@ -77,6 +50,14 @@ export interface SwitchboardConfig extends SwitchboardOptionsInput {
   hooks?: Partial<Hooks>
   /** Structured logger. Default: pino at `LOG_LEVEL` or `info`. */
   logger?: Logger
+}
+
+/** Options of `disconnectUser`. */
+export interface DisconnectUserOptions {
+  /** Close code, 4000–4999. Default 4003 (`FORBIDDEN`: do not reconnect with the same token). */
+  code?: number
+  /** Close reason, at most 123 bytes. Default `'disconnected by the server'`. */
+  reason?: string
 }
 
 /** A running Switchboard node. */
@@ -118,6 +99,21 @@ export interface Switchboard {
   enforceRetention(): Promise<number>
   /** Registers a lifecycle hook. */
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void
+  /**
+   * Closes every connection of `user` on every node (logout, ban), through the broker, with
+   * `code` (default 4003, after which clients do not reconnect with the same token) and
+   * `reason`. Resolves once the command is handed to the broker.
+   * @throws SwitchboardError `CONFIG_INVALID` for a code outside 4000–4999 or a reason over 123 bytes, `CLOSED`.
+   */
+  disconnectUser(user: string, options?: DisconnectUserOptions): Promise<void>
+  /** The live nodes of the service (id, start time, connections), from the node registry. */
+  nodes(): Promise<NodeInfo[]>
+  /**
+   * Whether this node should receive traffic: accepting connections (not draining) and every
+   * engine answering (broker and presence connected, store answering a ping within 2 s). For
+   * `/readyz`. Never rejects.
+   */
+  readiness(): Promise<Readiness>
   /** The authenticated sessions of this node. */
   sessions(): IterableIterator<Session>
   /**
@@ -145,6 +141,7 @@ class SwitchboardNode implements Switchboard {
   draining = false
 
   private readonly hooks: HookRunner
+  private readonly cluster: ClusterMember
   private readonly retention: RetentionScheduler
   private readonly pool: DispatchPool
   private readonly channels: ChannelLayer
@@ -170,15 +167,22 @@ class SwitchboardNode implements Switchboard {
     if (this.options.allowedOrigins === '*') {
       this.logger.warn('allowedOrigins is "*": any browser origin may connect (set allowed origins in production)')
     }
-    this.retention = engines?.retention ?? new MemoryRetentionScheduler({ intervalMs: this.options.retentionIntervalMs, logger: this.logger })
-    this.engines = {
-      broker: engines?.broker ?? new MemoryBroker(),
-      presence: engines?.presence ?? new MemoryPresence(),
-      store: engines?.store ?? new MemoryMessageStore(),
-      sequencer: engines?.sequencer ?? new MemorySequencer(),
-      queue: engines?.queue ?? new MemoryRedeliveryQueue(),
-      retention: this.retention,
-    }
+    const all = withDefaultEngines(engines, { retentionIntervalMs: this.options.retentionIntervalMs, logger: this.logger })
+    this.engines = all
+    this.retention = all.retention
+    this.cluster = new ClusterMember({
+      nodeId: this.options.nodeId,
+      broker: all.broker,
+      presence: all.presence,
+      store: all.store,
+      nodes: all.nodes,
+      maxConnectionsPerUser: this.options.maxConnectionsPerUser,
+      reportMs: this.options.nodeReportMs,
+      connectionCount: () => this.connections.size,
+      draining: () => this.draining,
+      metrics: this.metrics,
+      logger: this.logger,
+    })
     this.hooks = new HookRunner(this.logger)
     for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
     this.pool = new DispatchPool({
@@ -191,6 +195,7 @@ class SwitchboardNode implements Switchboard {
       ? new ChannelHub({
           definitions: channels,
           ...this.engines,
+          broker: this.cluster.broker,
           maxSubscriptionsPerConnection: this.options.maxSubscriptionsPerConnection,
           redelivery: {
             ackTimeoutMs: this.options.ackTimeoutMs,
@@ -209,10 +214,14 @@ class SwitchboardNode implements Switchboard {
           if (!this.closing) this.logger.error({ err }, 'starting the retention scheduler failed')
         })
     }
-    this.channels = this.hub ?? channelLayer?.({ options: this.options, engines: this.engines, logger: this.logger }) ?? NO_CHANNELS
+    this.channels =
+      this.hub ??
+      channelLayer?.({ options: this.options, engines: { ...this.engines, broker: this.cluster.broker }, logger: this.logger }) ??
+      NO_CHANNELS
     this.router = new FrameRouter({
       options: this.options,
       verifyToken,
+      admission: this.cluster,
       channels: this.channels,
       pool: this.pool,
       hooks: this.hooks,
@@ -229,6 +238,7 @@ class SwitchboardNode implements Switchboard {
     })
     this.heartbeat = new Heartbeat(this.connections, this.options.heartbeatMs)
     this.heartbeat.start()
+    this.cluster.start()
   }
 
   get connectionCount(): number {
@@ -241,6 +251,25 @@ class SwitchboardNode implements Switchboard {
 
   addHook<K extends HookName>(name: K, fn: Hooks[K]): void {
     this.hooks.add(name, fn)
+  }
+
+  async disconnectUser(user: string, options: DisconnectUserOptions = {}): Promise<void> {
+    if (this.closing) throw new SwitchboardError('CLOSED')
+    const code = options.code ?? CLOSE_CODES.FORBIDDEN
+    if (!Number.isInteger(code) || code < 4000 || code > 4999) {
+      throw new SwitchboardError('CONFIG_INVALID', `disconnectUser: code must be an integer from 4000 to 4999, got ${String(code)}.`)
+    }
+    const reason = options.reason ?? 'disconnected by the server'
+    if (Buffer.byteLength(reason) > 123) throw new SwitchboardError('CONFIG_INVALID', 'disconnectUser: reason must fit in 123 bytes of UTF-8.')
+    await this.cluster.disconnectUser(user, code, reason)
+  }
+
+  nodes(): Promise<NodeInfo[]> {
+    return this.cluster.nodes()
+  }
+
+  readiness(): Promise<Readiness> {
+    return this.cluster.readiness()
   }
 
   async rebuildRedeliveries(): Promise<number> {
@@ -357,6 +386,11 @@ class SwitchboardNode implements Switchboard {
     } catch (err) {
       this.logger.error({ err, session: connection.id }, 'channel cleanup failed')
     }
+    try {
+      await this.cluster.release(connection)
+    } catch (err) {
+      this.logger.error({ err, session: connection.id }, 'releasing the connection from the cluster failed')
+    }
     await this.hooks.run('onDisconnect', connection, { code, reason })
   }
 
@@ -381,6 +415,8 @@ class SwitchboardNode implements Switchboard {
     for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
     this.servers.clear()
     await this.closeQuietly('channels', () => this.channels.close())
+    await this.closeQuietly('cluster', () => this.cluster.close())
+    await this.closeQuietly('nodes', () => this.engines.nodes!.close())
     await this.closeQuietly('retention', () => this.retention.close())
     await this.closeQuietly('queue', () => this.engines.queue.close())
     await this.closeQuietly('sequencer', () => this.engines.sequencer.close())

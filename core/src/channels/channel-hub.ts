@@ -63,6 +63,8 @@ export class ChannelHub implements ChannelLayer {
   private readonly pipeline: PublishPipeline
   private readonly redeliverer: Redeliverer
   private readonly rebuildTimer: NodeJS.Timeout
+  /** Removes the engine listeners registered by the constructor. */
+  private readonly unlisten: (() => void)[] = []
 
   constructor(private readonly deps: ChannelHubDeps) {
     this.registry = new ChannelRegistry(deps.definitions)
@@ -81,6 +83,52 @@ export class ChannelHub implements ChannelLayer {
       deps.logger,
     )
     this.rebuildTimer = setInterval(() => void this.rebuildAll(), deps.redelivery.rebuildMs)
+    const unlisten = this.unlisten
+    // The broker may have dropped payloads while it was away, and Redis may have lost the queue's jobs.
+    const onReconnect = deps.broker.onReconnect?.(() => {
+      this.refill()
+      void this.rebuildAll()
+    })
+    if (onReconnect) unlisten.push(onReconnect)
+    const onLeave = deps.presence.onLeave?.(leave => void this.announceLeave(leave.channel, leave.user))
+    if (onLeave) unlisten.push(onLeave)
+    const onReset = deps.presence.onReset?.(() => void this.restorePresence())
+    if (onReset) unlisten.push(onReset)
+  }
+
+  /**
+   * Announces `leave` to every node's subscribers of `channel` for a user whose connections
+   * went away with a dead node (the presence engine reports each such leave once).
+   */
+  private async announceLeave(channel: string, user: string): Promise<void> {
+    try {
+      if (channel.startsWith('$') || !this.registry.resolve(channel).definition.presence) return
+      await this.table.publish(channel, { type: 'leave', channel, user })
+    } catch (err) {
+      this.deps.logger.warn({ err, channel }, 'announcing a leave failed')
+    }
+  }
+
+  /**
+   * Adds this node's connections to the presence of their channels again, after the presence
+   * engine lost them (Redis restarted empty, or this node was swept while stalled); a user who
+   * thereby becomes present again is announced with `join`.
+   */
+  private async restorePresence(): Promise<void> {
+    for (const [channel, sessions] of this.table.channelSessions()) {
+      try {
+        if (!this.registry.resolve(channel).definition.presence) continue
+        for (const session of sessions) {
+          if (session.closed || !session.subscriptions.has(channel)) continue
+          const joined = await this.deps.presence.add(channel, session.user, session.id)
+          // It may have left while this ran: its leave removed nothing, so undo the add.
+          if (session.closed || !session.subscriptions.has(channel)) await this.deps.presence.remove(channel, session.user, session.id)
+          else if (joined) await this.table.publish(channel, { type: 'join', channel, user: session.user })
+        }
+      } catch (err) {
+        this.deps.logger.warn({ err, channel }, 'restoring presence failed')
+      }
+    }
   }
 
   /**
@@ -197,6 +245,7 @@ export class ChannelHub implements ChannelLayer {
 
   async close(): Promise<void> {
     clearInterval(this.rebuildTimer)
+    for (const unlisten of this.unlisten.splice(0)) unlisten()
   }
 
   /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */

@@ -147,6 +147,11 @@ export class SubscriptionTable {
     return this.remove(USER_CHANNEL_PREFIX + session.user, session)
   }
 
+  /** Each channel with local subscribers (user channels aside), with its subscribed sessions. */
+  *channelSessions(): IterableIterator<[string, Session[]]> {
+    for (const [channel, sessions] of this.channels) if (!channel.startsWith(USER_CHANNEL_PREFIX)) yield [channel, [...sessions.keys()]]
+  }
+
   /** The connections of users with at-least-once subscriptions on this node. */
   *userConnections(): IterableIterator<Session> {
     for (const [channel, sessions] of this.channels) if (channel.startsWith(USER_CHANNEL_PREFIX)) yield* sessions.keys()

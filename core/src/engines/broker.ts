@@ -26,4 +26,15 @@ export interface Broker {
   setListener(listener: BrokerListener): void
   /** Releases every connection and subscription. */
   close(): Promise<void>
+  /**
+   * Whether the broker reaches the other nodes now (for readiness probes). Optional: a broker
+   * without it (the memory one) is always ready.
+   */
+  readonly ready?: boolean
+  /**
+   * Registers `listener`, called after the broker lost its connection and came back: payloads
+   * published meanwhile may be lost, so the hub closes gaps from the store. Optional (a broker
+   * that never disconnects has none). Returns a function that removes the listener.
+   */
+  onReconnect?(listener: () => void): () => void
 }

@@ -27,4 +27,19 @@ export interface Presence {
   members(channel: string): Promise<PresenceMember[]>
   /** Releases resources. */
   close(): Promise<void>
+  /** Whether the presence backend answers now (readiness probes). Optional: absent means always ready. */
+  readonly ready?: boolean
+  /**
+   * Registers `listener`, called once for each user whose last connection in a channel went
+   * away without `remove` (its node died and its entries expired); the hub announces `leave`.
+   * Each such leave is reported by exactly one node of the cluster. Optional. Returns a function
+   * that removes the listener.
+   */
+  onLeave?(listener: (leave: { readonly channel: string; readonly user: string }) => void): () => void
+  /**
+   * Registers `listener`, called when this node's entries may have been lost (the backend
+   * restarted empty, or other nodes swept this node as dead): the caller `add`s its live
+   * connections again. Optional. Returns a function that removes the listener.
+   */
+  onReset?(listener: () => void): () => void
 }

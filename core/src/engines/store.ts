@@ -110,4 +110,9 @@ export interface MessageStore {
   trimNamespace(namespace: string, policy: RetentionPolicy): Promise<number>
   /** Releases connections. Idempotent; later calls reject with `CLOSED`. */
   close(): Promise<void>
+  /**
+   * Resolves when the database answers a trivial query, rejects otherwise (readiness probes).
+   * Optional: a store without it (the memory one) is always ready.
+   */
+  ping?(): Promise<void>
 }

@@ -9,6 +9,8 @@ export type DisconnectReason =
   | 'slow-consumer'
   | 'auth-timeout'
   | 'unauthorized'
+  | 'too-many-connections'
+  | 'disconnected'
   | 'token-expired'
   | 'rate-limited'
   | 'payload-too-big'

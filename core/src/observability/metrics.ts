@@ -8,6 +8,8 @@ export class Metrics {
   readonly registry = new Registry()
   /** Open WebSocket connections. */
   readonly connections = new Gauge({ name: 'switchboard_connections', help: 'Open WebSocket connections', registers: [this.registry] })
+  /** Live nodes in the node registry, as this node last read it. */
+  readonly clusterNodes = new Gauge({ name: 'switchboard_cluster_nodes', help: 'Live nodes in the cluster', registers: [this.registry] })
   /** Frames received, by type. */
   readonly framesIn = new Counter({ name: 'switchboard_frames_in_total', help: 'Frames received by type', labelNames: ['type'], registers: [this.registry] })
   /** Publishes committed, by channel namespace. */

@@ -13,6 +13,12 @@ export const CLOSE_CODES = {
   INTERNAL_ERROR: 1011,
   /** Unauthorized, or token expired and not refreshed. */
   UNAUTHORIZED: 4001,
+  /**
+   * Refused by policy: the user holds too many connections (`maxConnectionsPerUser`), or the
+   * application disconnected the user (`disconnectUser`: logout, ban). Do not reconnect with
+   * the same token.
+   */
+  FORBIDDEN: 4003,
   /** Missed heartbeats: no frame and no pong from the client for two intervals. */
   HEARTBEAT_TIMEOUT: 4002,
   /** Slow consumer: the outgoing buffer passed `maxBufferedBytes`; resume with `since`. */

@@ -23,6 +23,7 @@ const REASON_BY_CODE: Record<number, DisconnectReason> = {
   [CLOSE_CODES.MESSAGE_TOO_BIG]: 'payload-too-big',
   [CLOSE_CODES.INTERNAL_ERROR]: 'server-error',
   [CLOSE_CODES.UNAUTHORIZED]: 'unauthorized',
+  [CLOSE_CODES.FORBIDDEN]: 'disconnected',
   [CLOSE_CODES.HEARTBEAT_TIMEOUT]: 'heartbeat-timeout',
   [CLOSE_CODES.SLOW_CONSUMER]: 'slow-consumer',
   [CLOSE_CODES.AUTH_TIMEOUT]: 'auth-timeout',

@@ -11,10 +11,22 @@ import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { Connection } from './connection.js'
 import { TokenBucket } from './token-bucket.js'
 
+/**
+ * Admits authenticated connections before they count as open (per-user limits, the node's user
+ * index). `release` undoes `admit` and is idempotent.
+ */
+export interface Admission {
+  /** Admits `session` (its user is set), or throws a `SwitchboardError` to refuse it. */
+  admit(session: Connection): Promise<void>
+  /** Forgets `session` again. */
+  release(session: Connection): Promise<void>
+}
+
 /** What the router needs from the server. */
 export interface FrameRouterDeps {
   options: SwitchboardOptions
   verifyToken: TokenVerifier
+  admission: Admission
   channels: ChannelLayer
   pool: DispatchPool
   hooks: HookRunner
@@ -155,6 +167,22 @@ export class FrameRouter {
     connection.clearTimer('auth')
     connection.user = verified.user
     connection.claims = verified.claims
+    try {
+      await this.deps.admission.admit(connection)
+    } catch (err) {
+      this.sendError(connection, frame.id, err)
+      // Never open: its end runs no disconnect hooks.
+      connection.user = ''
+      const code = toWireError(err).code === 'TOO_MANY_CONNECTIONS' ? CLOSE_CODES.FORBIDDEN : CLOSE_CODES.INTERNAL_ERROR
+      connection.closeReason = code === CLOSE_CODES.FORBIDDEN ? 'too-many-connections' : 'server-error'
+      connection.close(code, 'connection refused')
+      return
+    }
+    if (connection.closed) {
+      // It went away while being admitted; its cleanup saw a connection that never opened.
+      await this.deps.admission.release(connection)
+      return
+    }
     connection.state = 'open'
     this.armExpiry(connection, verified.exp)
     await this.deps.hooks.run('onConnect', connection)

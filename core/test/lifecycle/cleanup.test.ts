@@ -153,7 +153,7 @@ t.test(`cleanup › ${TOTAL} connections opened and dropped in every way leave n
   t.equal(server.switchboard.connectionCount, 0, 'the connection map is empty')
   t.same([...server.switchboard.sessions()], [], 'no session is left')
   t.same(presence.counts(), { channels: 0, members: 0, connections: 0 }, 'presence is empty')
-  t.same(broker.channels(), [], 'the node holds no broker subscription')
+  t.same(broker.channels(), ['$control'], 'the node holds no broker subscription but the cluster control channel')
   const batches = TOTAL / BATCH
   t.equal(reasons['client-close'], WAYS.close * batches)
   t.equal(reasons['heartbeat-timeout'], WAYS.heartbeat * batches)

@@ -113,6 +113,13 @@ export class PrismaMessageStore implements MessageStore {
     return this.#batches.push(item)
   }
 
+  /** Resolves when PostgreSQL answers `SELECT 1`; rejects with `CLOSED` after `close()`, else with the driver's error. */
+  ping(): Promise<void> {
+    return this.#read(async () => {
+      await this.#client.$queryRawUnsafe('SELECT 1')
+    })
+  }
+
   /**
    * The channel's epoch, latest seq and oldest stored seq. Creates the stream row (and so its
    * epoch) when the channel is new, so the epoch is stable across calls and nodes. Rejects with
