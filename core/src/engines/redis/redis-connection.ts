@@ -37,9 +37,15 @@ export function useClient(source: RedisSource, overrides: RedisOptions = {}): Re
  */
 export function openClient(source: RedisSource, overrides: RedisOptions = {}): Redis {
   const forced: RedisOptions = { ...overrides, lazyConnect: false }
-  if (isRedisClient(source)) return source.duplicate(forced)
-  if (typeof source === 'string') return new Redis(source, forced)
-  return new Redis({ ...source, ...forced })
+  const client = isRedisClient(source)
+    ? source.duplicate(forced)
+    : typeof source === 'string'
+      ? new Redis(source, forced)
+      : new Redis({ ...source, ...forced })
+  // Connection errors reach callers as rejected commands and the engines' `ready`; without a
+  // listener ioredis prints every failed reconnect attempt of an outage to stderr.
+  client.on('error', () => {})
+  return client
 }
 
 /**
