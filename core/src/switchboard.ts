@@ -222,6 +222,7 @@ class SwitchboardNode implements Switchboard {
       options: this.options,
       verifyToken,
       admission: this.cluster,
+      metrics: this.metrics,
       channels: this.channels,
       pool: this.pool,
       hooks: this.hooks,
@@ -239,6 +240,7 @@ class SwitchboardNode implements Switchboard {
     this.heartbeat = new Heartbeat(this.connections, this.options.heartbeatMs)
     this.heartbeat.start()
     this.cluster.start()
+    this.metrics.sources = { connections: () => this.connections.size, dispatchQueued: () => this.pool.queued }
   }
 
   get connectionCount(): number {
@@ -350,6 +352,7 @@ class SwitchboardNode implements Switchboard {
     const connection = new Connection(randomUUID(), ws, codec, clientIp(request), {
       maxBufferedBytes: this.options.maxBufferedBytes,
       closeTimeoutMs: this.options.closeTimeoutMs,
+      tally: this.metrics.tally,
     })
     if (this.draining) {
       ws.on('error', () => {})
@@ -379,6 +382,7 @@ class SwitchboardNode implements Switchboard {
     connection.markClosed()
     this.connections.delete(connection)
     if (this.connections.size === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve()
+    if (connection.closeReason === 'slow-consumer') this.metrics.slowConsumers.inc()
     if (!wasOpen) return
     const reason = connection.closeReason ?? (code === 1006 ? 'socket-error' : 'client-close')
     try {

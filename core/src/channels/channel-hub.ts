@@ -71,7 +71,7 @@ export class ChannelHub implements ChannelLayer {
     this.table = new SubscriptionTable(deps.broker, deps.logger, {
       isPersisted: channel => this.registry.resolve(channel).definition.persist,
       range: (channel, afterSeq, limit) => deps.store.range(channel, afterSeq, limit),
-    })
+    }, seconds => deps.metrics.deliveryLatency.observe(Math.max(0, seconds)))
     this.pipeline = new PublishPipeline(deps.store, deps.sequencer, this.table)
     this.redeliverer = new Redeliverer(
       deps.store,
@@ -86,13 +86,17 @@ export class ChannelHub implements ChannelLayer {
     const unlisten = this.unlisten
     // The broker may have dropped payloads while it was away, and Redis may have lost the queue's jobs.
     const onReconnect = deps.broker.onReconnect?.(() => {
+      deps.metrics.engineErrors.inc({ engine: 'broker' })
       this.refill()
       void this.rebuildAll()
     })
     if (onReconnect) unlisten.push(onReconnect)
     const onLeave = deps.presence.onLeave?.(leave => void this.announceLeave(leave.channel, leave.user))
     if (onLeave) unlisten.push(onLeave)
-    const onReset = deps.presence.onReset?.(() => void this.restorePresence())
+    const onReset = deps.presence.onReset?.(() => {
+      deps.metrics.engineErrors.inc({ engine: 'presence' })
+      void this.restorePresence()
+    })
     if (onReset) unlisten.push(onReset)
   }
 
@@ -251,6 +255,7 @@ export class ChannelHub implements ChannelLayer {
   /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */
   private async afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> {
     const { definition } = resolved
+    if (!duplicate) this.deps.metrics.publishes.inc({ namespace: definition.namespace })
     if (duplicate || definition.delivery !== 'at-least-once' || !definition.recipients) return
     const recipients = definition.recipients({ params: resolved.params, from: message.from })
     try {

@@ -50,6 +50,8 @@ export class SubscriptionTable {
     private readonly broker: Broker,
     private readonly logger: Logger,
     private readonly gaps?: GapSource,
+    /** Receives, once per broadcast message, the seconds since its commit (`ts`). */
+    private readonly observeLatency?: (seconds: number) => void,
   ) {
     broker.setListener((channel, payload) => this.deliver(channel, payload))
   }
@@ -162,6 +164,7 @@ export class SubscriptionTable {
     if (!subscribers) return
     if (channel.startsWith(USER_CHANNEL_PREFIX)) return this.deliverToUser(subscribers, payload)
     const frame = PreparedFrame.fromJson(payload)
+    if (this.observeLatency && frame.frame.type === 'message') this.observeLatency((Date.now() - frame.frame.ts) / 1000)
     for (const [session, subscriber] of subscribers) {
       if (frame.frame.type !== 'message') session.sendPrepared(frame)
       else if (subscriber.pending) subscriber.pending.push(frame)

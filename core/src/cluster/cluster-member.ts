@@ -109,7 +109,10 @@ export class ClusterMember implements Admission {
     const storeOk = store.ping
       ? await withBudget(store.ping(), STORE_PING_BUDGET_MS).then(
           () => true,
-          () => false,
+          () => {
+            this.deps.metrics.engineErrors.inc({ engine: 'store' })
+            return false
+          },
         )
       : true
     const checks = {

@@ -5,6 +5,7 @@ import type { PreparedFrame } from '../protocol/prepared-frame.js'
 import { CLOSE_CODES } from '../protocol/close-codes.js'
 import type { DisconnectReason } from '../lifecycle/hooks.js'
 import type { Session } from './session.js'
+import type { FrameTally } from '../observability/metrics.js'
 
 /** Lifecycle of a connection: waiting for `connect`, authenticated, closing, gone. */
 export type ConnectionState = 'authenticating' | 'open' | 'closing' | 'closed'
@@ -15,6 +16,8 @@ export interface ConnectionOptions {
   maxBufferedBytes: number
   /** Time a closing connection gets to finish the close handshake before it is terminated (ms). */
   closeTimeoutMs: number
+  /** Counts sent frames by type (metrics). Default: none. */
+  tally?: FrameTally
 }
 
 /** Maps close codes the server sends to the reason reported to hooks. */
@@ -66,11 +69,13 @@ export class Connection implements Session {
 
   send(frame: ServerFrame): boolean {
     if (this.closed) return false
+    this.options.tally?.countOut(frame.type)
     return this.write(this.codec.encode(frame))
   }
 
   sendPrepared(frame: PreparedFrame): boolean {
     if (this.closed) return false
+    this.options.tally?.countOut(frame.frame.type)
     return this.write(frame.encoded(this.codec))
   }
 

@@ -10,6 +10,7 @@ import type { ChannelFrame, ClientFrame, ConnectFrame, RefreshFrame } from '../p
 import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { Connection } from './connection.js'
 import { TokenBucket } from './token-bucket.js'
+import type { Metrics } from '../observability/metrics.js'
 
 /**
  * Admits authenticated connections before they count as open (per-user limits, the node's user
@@ -27,6 +28,8 @@ export interface FrameRouterDeps {
   options: SwitchboardOptions
   verifyToken: TokenVerifier
   admission: Admission
+  /** Counts frames in and `INTERNAL` answers. */
+  metrics: Metrics
   channels: ChannelLayer
   pool: DispatchPool
   hooks: HookRunner
@@ -84,6 +87,7 @@ export class FrameRouter {
     if (!state || connection.closed) return
     connection.lastSeen = Date.now()
     const decoded = decodeClientFrame(connection.codec, raw, isBinary)
+    this.deps.metrics.tally.countIn(decoded.ok ? decoded.frame.type : 'invalid')
     if (!decoded.ok) {
       this.sendError(connection, decoded.id, decoded.error)
       return
@@ -221,7 +225,10 @@ export class FrameRouter {
 
   private sendError(connection: Connection, id: number | undefined, error: unknown): void {
     const wire = toWireError(error)
-    if (wire.code === 'INTERNAL') this.deps.logger.error({ err: error, session: connection.id }, 'frame handling failed')
+    if (wire.code === 'INTERNAL') {
+      this.deps.metrics.internalErrors.inc()
+      this.deps.logger.error({ err: error, session: connection.id }, 'frame handling failed')
+    }
     connection.send(id === undefined ? { type: 'error', ...wire } : { type: 'error', id, ...wire })
   }
 }

@@ -24,6 +24,7 @@ t.test('backpressure › a client that stops reading is closed with 4008 and rel
   t.match(await disconnected, [{ reason: 'slow-consumer' }])
   t.equal(flooded?.closed, true)
   t.equal(server.switchboard.connectionCount, 0)
+  t.match(await server.switchboard.metrics.registry.metrics(), /^switchboard_slow_consumer_closes_total 1$/m, 'the close is counted')
   slow.terminate()
 })
 
