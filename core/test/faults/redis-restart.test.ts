@@ -24,7 +24,7 @@ const MESSAGES = 20
 const PREFIX = 'sbfault'
 const QUEUE_NAME = 'redelivery'
 /** First check after delivery (ms): long enough that every first check is still waiting in Redis when it dies. */
-const ACK_TIMEOUT_MS = 2_000
+const ACK_TIMEOUT_MS = 5_000
 /** Longest the tests wait for one step (ms). */
 const STEP_TIMEOUT_MS = 30_000
 

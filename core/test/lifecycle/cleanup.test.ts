@@ -42,7 +42,7 @@ t.test(`cleanup › ${TOTAL} connections opened and dropped in every way leave n
     }),
   ]
   const server = await startTestServer({
-    heartbeatMs: 100,
+    heartbeatMs: 300, // short, so heartbeat victims go quickly; not so short that a busy event loop starves live pongs
     authTimeoutMs: 1_000,
     closeTimeoutMs: 100,
     maxBufferedBytes: 64 * 1024,

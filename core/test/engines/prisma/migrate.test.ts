@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import { applyMigrations, MIGRATIONS_DIR } from '../../../src/engines/prisma/migrate.js'
 import { dropSchema, randomSchemaName, sql, TEST_DATABASE_URL } from '../../helpers/postgres-schema.js'
@@ -25,9 +26,34 @@ async function tables(schema: string): Promise<string[]> {
   return rows.map((row: { table_name: string }) => row.table_name)
 }
 
-/** Runs the Prisma CLI from the repository root against `schema`; resolves with its output. */
-async function prisma(schema: string, ...args: string[]): Promise<string> {
+/**
+ * A database of its own for one Prisma CLI run, dropped when `t` ends. The CLI takes a
+ * database-wide advisory lock and holds it until its process exits (~11 s), so runs on a shared
+ * database (two at once here, or other test files' migrations) time out waiting for each other.
+ */
+async function freshDatabase(t: Test): Promise<string> {
+  const name = `sb_migrate_${randomSchemaName().slice('sb_test_'.length)}`
+  await sql(`CREATE DATABASE ${name}`)
+  t.teardown(() => sql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
   const url = new URL(TEST_DATABASE_URL)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** Runs `text` on a short-lived connection to `databaseUrl`. */
+async function sqlOn(databaseUrl: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    return await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Runs the Prisma CLI from the repository root against `schema` of `databaseUrl`; resolves with its output. */
+async function prisma(databaseUrl: string, schema: string, ...args: string[]): Promise<string> {
+  const url = new URL(databaseUrl)
   url.searchParams.set('schema', schema)
   const cli = join(ROOT, 'node_modules', 'prisma', 'build', 'index.js')
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
@@ -37,9 +63,7 @@ async function prisma(schema: string, ...args: string[]): Promise<string> {
       DATABASE_URL: url.toString(),
       PRISMA_HIDE_UPDATE_MESSAGE: '1',
       CHECKPOINT_DISABLE: '1',
-      // The CLI's advisory lock is database-wide and held until its process exits (~11 s), so two
-      // runs at once (or other test files migrating their own schemas) time out on it. Every
-      // test here has a schema of its own, so the lock protects nothing.
+      // Each run has a database of its own (see freshDatabase), so the lock protects nothing.
       PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK: '1',
     },
   })
@@ -69,16 +93,16 @@ t.test('applyMigrations', async (t) => {
 
   t.test('records migrations exactly as prisma migrate deploy does, in both directions', async (t) => {
     // The CLI's WebAssembly engine leaves a 10 s timer behind, so each run takes ~11 s: run both at once.
-    const ours = freshSchema(t)
-    const theirs = freshSchema(t)
-    await applyMigrations({ connectionString: TEST_DATABASE_URL, schema: ours })
-    const [deployOurs, deployTheirs] = await Promise.all([prisma(ours, 'migrate', 'deploy'), prisma(theirs, 'migrate', 'deploy')])
+    const [oursDb, theirsDb] = [await freshDatabase(t), await freshDatabase(t)]
+    const [ours, theirs] = ['ours', 'theirs']
+    await applyMigrations({ connectionString: oursDb, schema: ours })
+    const [deployOurs, deployTheirs] = await Promise.all([prisma(oursDb, ours, 'migrate', 'deploy'), prisma(theirsDb, theirs, 'migrate', 'deploy')])
     t.match(deployOurs, /No pending migrations to apply/, 'prisma sees ours as applied')
     t.match(deployTheirs, /All migrations have been successfully applied/)
-    t.same(await applyMigrations({ connectionString: TEST_DATABASE_URL, schema: theirs }), { applied: [], alreadyApplied: ALL }, 'we see prisma\'s as applied')
-    const checksums = async (schema: string): Promise<unknown[]> =>
-      (await sql(`SELECT migration_name, checksum, applied_steps_count FROM "${schema}"."_prisma_migrations"`)).rows
-    t.same(await checksums(ours), await checksums(theirs), 'same name, checksum and step count')
+    t.same(await applyMigrations({ connectionString: theirsDb, schema: theirs }), { applied: [], alreadyApplied: ALL }, 'we see prisma\'s as applied')
+    const checksums = async (databaseUrl: string, schema: string): Promise<unknown[]> =>
+      (await sqlOn(databaseUrl, `SELECT migration_name, checksum, applied_steps_count FROM "${schema}"."_prisma_migrations"`)).rows
+    t.same(await checksums(oursDb, ours), await checksums(theirsDb, theirs), 'same name, checksum and step count')
   })
 
   t.test('a failing migration leaves nothing behind and is retried by the next call', async (t) => {
