@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { loadOptionsFromEnv, SwitchboardError, type SwitchboardOptionsInput } from '@switchboard/core'
 
 /** The development-only JWT secret used when `SWITCHBOARD_JWT_SECRET` is unset outside production. */
@@ -17,6 +18,10 @@ export interface AppConfig {
   redisUrl: string
   /** Prefix of every Redis key and channel, BullMQ's too. Default `sb`. */
   redisPrefix: string
+  /** Worker processes (`SWITCHBOARD_WORKERS`: a count, or `auto` for one per core). Default 1. */
+  workers: number
+  /** How long a dead node's presence entries and registry entry live (`SWITCHBOARD_PRESENCE_TTL_MS`). Default 30000. */
+  presenceTtlMs: number
   /** Options for the Switchboard node. */
   switchboard: SwitchboardOptionsInput
   /** Warnings to log once the logger exists (e.g. the development secret). */
@@ -41,6 +46,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     embeddedPostgresPort: parsePort('SWITCHBOARD_EMBEDDED_PG_PORT', env.SWITCHBOARD_EMBEDDED_PG_PORT, 54329),
     redisUrl: parseUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
     redisPrefix: parsePrefix(env.SWITCHBOARD_REDIS_PREFIX),
+    workers: parseWorkers(env.SWITCHBOARD_WORKERS),
+    presenceTtlMs: parseInteger('SWITCHBOARD_PRESENCE_TTL_MS', env.SWITCHBOARD_PRESENCE_TTL_MS, 30_000, 1_000, 3_600_000),
     switchboard,
     warnings,
   }
@@ -67,6 +74,21 @@ function parsePrefix(raw: string | undefined): string {
     throw new SwitchboardError('CONFIG_INVALID', `SWITCHBOARD_REDIS_PREFIX=${JSON.stringify(raw)}: expected 1..64 letters, digits, _ or -`)
   }
   return raw.trim()
+}
+
+function parseWorkers(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 1
+  if (raw.trim() === 'auto') return availableParallelism()
+  return parseInteger('SWITCHBOARD_WORKERS', raw, 1, 1, 256, " or 'auto'")
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number, or = ''): number {
+  if (raw === undefined || raw.trim() === '') return fallback
+  const value = Number(raw.trim())
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new SwitchboardError('CONFIG_INVALID', `${name}=${JSON.stringify(raw)}: expected an integer ${min}..${max}${or}`)
+  }
+  return value
 }
 
 function parsePort(name: string, raw: string | undefined, fallback: number): number {

@@ -1,7 +1,8 @@
 /**
  * Who belongs to which group (a room, a poll, …): the rule behind channels whose access is
- * "members". The app sets the implementation at start-up (`setMemberships`); the default keeps
- * memberships in memory, for one process and for tests.
+ * "members". The app sets the implementation at start-up (`setMemberships`): the chat app uses
+ * rooms/prisma-memberships.ts (PostgreSQL's `room_members`, a group being a room id). The default
+ * keeps memberships in memory, for one process and for the generated channel tests.
  */
 export interface Memberships {
   /** Whether `user` belongs to `group`. */

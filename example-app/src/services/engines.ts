@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import type { Engines, Logger } from '@switchboard/core'
 import { BullmqRedeliveryQueue, BullmqRetentionScheduler } from '@switchboard/core/bullmq'
 import { PrismaMessageStore, applyMigrations, createPrismaClient } from '@switchboard/core/prisma'
-import { RedisBroker, RedisPresence, RedisSequencer } from '@switchboard/core/redis'
+import { RedisBroker, RedisNodeRegistry, RedisPresence, RedisSequencer } from '@switchboard/core/redis'
 
 /** What the engines are built from. */
 export interface EngineConfig {
@@ -10,6 +10,10 @@ export interface EngineConfig {
   redisUrl: string
   redisPrefix: string
   nodeId: string
+  /** Presence and node-registry TTL (ms): how long a dead node's entries stay. Default 30000. */
+  presenceTtlMs?: number
+  /** Whether to apply migrations first (false in cluster workers: the primary did). Default true. */
+  migrate?: boolean
   logger: Logger
 }
 
@@ -21,14 +25,16 @@ export interface BuiltEngines {
 }
 
 /**
- * Applies the database migrations, then builds the engines one service shares across nodes:
+ * Applies the database migrations (unless `migrate` is false), then builds the engines one service shares across nodes:
  * PostgreSQL (Prisma) for messages, cursors and dead letters; Redis for fan-out, presence,
  * ephemeral sequences, redelivery checks and the retention schedule (BullMQ), all under
  * `redisPrefix`.
  */
 export async function buildEngines(config: EngineConfig): Promise<BuiltEngines> {
-  const report = await applyMigrations({ connectionString: config.databaseUrl })
-  if (report.applied.length > 0) config.logger.info({ applied: report.applied }, 'database migrations applied')
+  if (config.migrate !== false) {
+    const report = await applyMigrations({ connectionString: config.databaseUrl })
+    if (report.applied.length > 0) config.logger.info({ applied: report.applied }, 'database migrations applied')
+  }
   const store = new PrismaMessageStore({ client: createPrismaClient({ connectionString: config.databaseUrl }) })
   const prefix = config.redisPrefix
   const queueRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
@@ -37,7 +43,8 @@ export async function buildEngines(config: EngineConfig): Promise<BuiltEngines> 
     engines: {
       store,
       broker: new RedisBroker({ redis: config.redisUrl, prefix, logger: config.logger }),
-      presence: new RedisPresence({ redis: config.redisUrl, prefix, nodeId: config.nodeId, logger: config.logger }),
+      presence: new RedisPresence({ redis: config.redisUrl, prefix, nodeId: config.nodeId, ttlMs: config.presenceTtlMs ?? 30_000, logger: config.logger }),
+      nodes: new RedisNodeRegistry({ redis: config.redisUrl, prefix, ttlMs: config.presenceTtlMs ?? 30_000 }),
       sequencer: new RedisSequencer({ redis: config.redisUrl, prefix }),
       queue: new BullmqRedeliveryQueue({ connection: queueRedis, prefix, logger: config.logger }),
       retention: new BullmqRetentionScheduler({ connection: queueRedis, prefix, logger: config.logger }),

@@ -1,0 +1,39 @@
+// Not generated: the room channel's mention notifications, written by hand.
+import type { Logger, StoredMessage, Switchboard } from '@switchboard/core'
+import { canUseRoom } from '../../rooms/room-access.js'
+import { isUserName } from '../../rooms/user-names.js'
+import { notifyMention } from '../../notifications/mention/notification.js'
+import { roomChannel } from './channel.js'
+import type { RoomData } from './schema.js'
+
+/** `@name` not glued to a word before it (so `bob@example.com` mentions nobody); names as in rooms/user-names.ts. */
+const MENTION = /(?<![A-Za-z0-9_@-])@([A-Za-z0-9_-]{1,32})(?![A-Za-z0-9_-])/g
+
+/** The user names `text` mentions with `@name`, each once, in order of first appearance (reserved names left out). */
+export function mentionedNames(text: string): string[] {
+  return [...new Set(Array.from(text.matchAll(MENTION), match => match[1]!))].filter(isUserName)
+}
+
+/**
+ * Returns what to run with each stored room message: for every `@name` in its text, in order,
+ * sends `name` a `mention` notification `{ kind: "mention", room, mid, from, text }` on
+ * `user:name`, from `system`, when `name` may read the room (a member, or anyone in the
+ * lobby) and is not the author. The message's `mid` is the notification's idempotency key, so
+ * running it twice for one message notifies nobody twice. Never rejects: failures are logged.
+ */
+export function mentionNotifier(switchboard: Pick<Switchboard, 'publish'>, logger: Logger): (message: StoredMessage) => Promise<void> {
+  return async message => {
+    const params = roomChannel.pattern.match(message.channel)
+    if (!params) return
+    const room = params['roomId']!
+    const { text } = message.data as RoomData
+    for (const name of mentionedNames(text)) {
+      try {
+        if (name === message.from || !(await canUseRoom(room, name))) continue
+        await notifyMention(switchboard, name, { room, mid: message.mid, from: message.from, text }, { key: `mention:${message.mid}` })
+      } catch (err) {
+        logger.warn({ err, channel: message.channel, mid: message.mid, user: name }, 'sending a mention notification failed')
+      }
+    }
+  }
+}
