@@ -1,0 +1,93 @@
+import { createClient, type SwitchboardClient } from '@switchboard/client'
+import { signDevToken } from '@switchboard/core'
+import WebSocket from 'ws'
+
+/** What one user's application code saw on one channel. */
+export interface ChannelRecord {
+  /** The channel's latest seq when the user first subscribed: later messages are owed to it. */
+  firstSeq: number | undefined
+  /** Seqs handed to the message handler, in order. */
+  delivered: number[]
+  /** `subscribed` events with `recovered: false` after the first (history did not reach back). */
+  unrecovered: number
+}
+
+/** One published message, as its publisher learned it from `published`. */
+export interface Published {
+  readonly channel: string
+  readonly seq: number
+  readonly mid: string
+}
+
+/**
+ * One simulated user of the chaos run: an SDK client (Node, `ws`) through the balancer,
+ * subscribed to its rooms and DMs, recording every message its handler receives and every
+ * publish acknowledged with `published`.
+ */
+export class ChaosUser {
+  readonly client: SwitchboardClient
+  readonly channels = new Map<string, ChannelRecord>()
+  readonly published: Published[] = []
+  failedPublishes = 0
+
+  constructor(
+    readonly name: string,
+    url: string,
+    secret: string,
+  ) {
+    this.client = createClient({
+      url,
+      WebSocket: WebSocket as never,
+      getToken: () => signDevToken(secret, name, { expiresInSec: 3600 }),
+      // Faults come fast here; reconnect quickly, and keep retrying publishes through a PostgreSQL restart.
+      reconnect: { minDelayMs: 100, maxDelayMs: 2000 },
+      publishRetries: 30,
+      publishQueueLimit: 10_000,
+    })
+  }
+
+  /** Connects and subscribes to `channels`. */
+  async start(channels: readonly string[]): Promise<void> {
+    this.client.connect()
+    await Promise.all(
+      channels.map(async name => {
+        const record: ChannelRecord = { firstSeq: undefined, delivered: [], unrecovered: 0 }
+        this.channels.set(name, record)
+        const channel = this.client.channel(name)
+        channel.on('message', message => {
+          record.delivered.push(message.seq)
+        })
+        channel.on('subscribed', event => {
+          if (record.firstSeq === undefined) record.firstSeq = event.seq
+          else if (!event.recovered) record.unrecovered += 1
+        })
+        const first = await channel.subscribe()
+        record.firstSeq ??= first.seq
+      }),
+    )
+  }
+
+  /** Publishes `text` on `channel`; records the outcome. */
+  async publish(channel: string, text: string): Promise<void> {
+    try {
+      const result = await this.client.channel(channel).publish({ text })
+      this.published.push({ channel, seq: result.seq, mid: result.mid })
+    } catch {
+      this.failedPublishes += 1
+    }
+  }
+
+  /** Resolves once this user's handler got every seq up to `latest` on `channel`, or after `deadline`. */
+  async until(channel: string, latest: number, deadline: number): Promise<void> {
+    const record = this.channels.get(channel)!
+    while (Date.now() < deadline) {
+      if (record.delivered.length > 0 && record.delivered[record.delivered.length - 1]! >= latest) return
+      if (latest <= (record.firstSeq ?? 0)) return
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close()
+  }
+}
