@@ -25,6 +25,7 @@ import { FrameRouter } from './transport/frame-router.js'
 import { Heartbeat } from './transport/heartbeat.js'
 import type { Session } from './transport/session.js'
 import { UpgradeGuard, clientIp, refuseUpgrade } from './transport/upgrade-guard.js'
+import { httpServerOptions } from './transport/http-server-options.js'
 
 /** Everything the channel layer factory receives to build the node's channel layer. */
 export interface ChannelLayerContext {
@@ -74,7 +75,11 @@ export interface Switchboard {
   readonly connectionCount: number
   /** True from the start of `close()`: new upgrades get 503 and `/readyz` should say not ready. */
   readonly draining: boolean
-  /** Handles `upgrade` requests of an existing HTTP server (on `options.path`). */
+  /**
+   * Handles `upgrade` requests of an existing HTTP server (on `options.path`). Create that server
+   * with `createServer(httpServerOptions(switchboard.options), …)` so handshakes that never
+   * complete are cut off after `authTimeoutMs`, as on the server `listen()` creates.
+   */
   attach(server: Server): void
   /** Creates an HTTP server (404 for plain requests) attached to this node and listens. Default port 0 (any), host 127.0.0.1. */
   listen(port?: number, host?: string): Promise<AddressInfo>
@@ -302,7 +307,7 @@ class SwitchboardNode implements Switchboard {
 
   async listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.closing) throw new SwitchboardError('CLOSED')
-    const server = createServer((_req, res) => {
+    const server = createServer(httpServerOptions(this.options), (_req, res) => {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n')
     })
     this.ownServer = server
@@ -363,12 +368,16 @@ class SwitchboardNode implements Switchboard {
     ws.on('error', err => {
       const code = (err as { code?: string }).code
       connection.closeReason ??= code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'payload-too-big' : 'socket-error'
+      // ws closes the socket itself on a protocol violation, with the code it sent.
+      if (code?.startsWith('WS_ERR_')) connection.sentCloseCode ??= WS_ERROR_CLOSE_CODES[code] ?? 1002
     })
     ws.on('pong', () => {
       connection.lastSeen = Date.now()
     })
     ws.on('message', (data, isBinary) => this.router.receive(connection, data as Buffer, isBinary))
-    ws.once('close', code => {
+    ws.once('close', received => {
+      // 1006 is what ws reports when the peer never echoed our close; hooks get the code we sent.
+      const code = received === 1006 && connection.sentCloseCode !== undefined ? connection.sentCloseCode : received
       const cleanup = this.cleanup(connection, code)
       this.cleanups.add(cleanup)
       void cleanup.finally(() => this.cleanups.delete(cleanup))
@@ -441,6 +450,13 @@ class SwitchboardNode implements Switchboard {
       this.logger.error({ err, what }, 'close failed')
     }
   }
+}
+
+/** The close codes `ws` sends for the protocol violations it detects (its error codes). */
+const WS_ERROR_CLOSE_CODES: Record<string, number> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
 }
 
 /** The upgrade request with the codec the guard chose. */

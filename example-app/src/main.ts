@@ -2,7 +2,7 @@ import cluster from 'node:cluster'
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { createLogger, isSwitchboardError, type Switchboard } from '@switchboard/core'
+import { createLogger, httpServerOptions, isSwitchboardError, type Switchboard } from '@switchboard/core'
 import { createApp } from './app/create-app.js'
 import { loadAppConfig } from './config.js'
 import { createHttpHandler } from './http-routes.js'
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     logger,
   })
   const switchboard = app.switchboard
-  const server = createServer(createHttpHandler(switchboard, app.routes))
+  const server = createServer(httpServerOptions(switchboard.options), createHttpHandler(switchboard, app.routes))
   switchboard.attach(server)
   await untilReady(switchboard, logger)
   await new Promise<void>((resolve, reject) => {

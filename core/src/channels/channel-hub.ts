@@ -63,6 +63,8 @@ export class ChannelHub implements ChannelLayer {
   private readonly pipeline: PublishPipeline
   private readonly redeliverer: Redeliverer
   private readonly rebuildTimer: NodeJS.Timeout
+  /** `onPublished` hooks still running (shutdown waits for them). */
+  private readonly published = new Set<Promise<void>>()
   /** Removes the engine listeners registered by the constructor. */
   private readonly unlisten: (() => void)[] = []
 
@@ -250,12 +252,32 @@ export class ChannelHub implements ChannelLayer {
   async close(): Promise<void> {
     clearInterval(this.rebuildTimer)
     for (const unlisten of this.unlisten.splice(0)) unlisten()
+    await Promise.allSettled([...this.published])
+  }
+
+  /** Runs the definition's `onPublished` detached; what it throws is logged. */
+  private runPublished(resolved: ResolvedChannel, message: StoredMessage): void {
+    const { logger } = this.deps
+    const run = (async () => {
+      // After this tick: a hook that throws at once still fails nothing of the publish.
+      await Promise.resolve()
+      await resolved.definition.onPublished!({
+        channel: resolved.name,
+        params: resolved.params,
+        message,
+        publish: (channel, data, options) => this.publish(channel, data, options),
+        logger,
+      })
+    })().catch(err => logger.error({ err, channel: resolved.name, mid: message.mid }, 'onPublished failed'))
+    this.published.add(run)
+    void run.finally(() => this.published.delete(run))
   }
 
   /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */
   private async afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> {
     const { definition } = resolved
     if (!duplicate) this.deps.metrics.publishes.inc({ namespace: definition.namespace })
+    if (!duplicate && definition.onPublished) this.runPublished(resolved, message)
     if (duplicate || definition.delivery !== 'at-least-once' || !definition.recipients) return
     const recipients = definition.recipients({ params: resolved.params, from: message.from })
     try {

@@ -1,6 +1,8 @@
 import type { z } from 'zod'
 import { SwitchboardError } from '../errors.js'
-import type { RetentionPolicy } from '../engines/store.js'
+import type { RetentionPolicy, StoredMessage } from '../engines/store.js'
+import type { Logger } from '../observability/logger.js'
+import type { ServerPublishOptions, ServerPublishResult } from './channel-hub.js'
 import type { Session } from '../transport/session.js'
 import { ChannelPattern, type NamespaceOf, type ParamsOf } from './channel-pattern.js'
 
@@ -42,6 +44,24 @@ export interface PublishContext<Params, Data> extends ChannelContext<Params> {
   readonly signal: AbortSignal
 }
 
+/** What `onPublished` receives. */
+export interface PublishedContext<Params, Data> {
+  /** The channel name. */
+  readonly channel: string
+  /** Params parsed from the channel name. */
+  readonly params: Params
+  /** The message as committed and broadcast (seq, mid, from, ts). */
+  readonly message: StoredMessage & { readonly data: Data }
+  /**
+   * Publishes from the server, as `switchboard.publish` does (`from: "system"` unless told
+   * otherwise), e.g. a notification to `user:{id}`. Give it an idempotency `key` derived from
+   * `message.mid` so a repeat notifies nobody twice.
+   */
+  publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<ServerPublishResult>
+  /** The node's logger. */
+  readonly logger: Logger
+}
+
 /** Delivery modes (PROTOCOL.md, "Channels"). */
 export type DeliveryMode = 'broadcast' | 'at-least-once'
 
@@ -58,6 +78,15 @@ export interface ChannelDefinitionInput<Pattern extends string, Schema extends z
    * again), nothing to keep it, or throw a `SwitchboardError` to refuse.
    */
   onPublish?: (context: PublishContext<ParamsOf<Pattern>, z.infer<Schema>>) => z.infer<Schema> | void | Promise<z.infer<Schema> | void>
+  /**
+   * Runs once per new message after it was committed and broadcast (not for a repeated
+   * idempotency key), on the node that accepted the publish: side effects that need the stored
+   * message, such as notifications. Neither the `published` reply nor the connection's next
+   * frames wait for it; what it throws is logged. At most once: a node that crashes right after
+   * the commit does not run it (derive idempotency keys from `message.mid` and reconcile from
+   * history if that matters). Shutdown waits for the ones running.
+   */
+  onPublished?: (context: PublishedContext<ParamsOf<Pattern>, z.infer<Schema>>) => void | Promise<void>
   /** Store messages in the message store (history, `since` recovery). Default true. */
   persist?: boolean
   /** Track presence and send `join`/`leave`. Default false. */
@@ -80,6 +109,7 @@ export interface ChannelDefinition<Pattern extends string = string, Data = unkno
   readonly schema: z.ZodType<Data>
   readonly authorize: Required<ChannelAuthorization<ParamsOf<Pattern>>>
   readonly onPublish: ChannelDefinitionInput<Pattern, z.ZodType<Data>>['onPublish']
+  readonly onPublished: ChannelDefinitionInput<Pattern, z.ZodType<Data>>['onPublished']
   readonly persist: boolean
   readonly presence: boolean
   readonly delivery: DeliveryMode
@@ -138,6 +168,7 @@ export function defineChannel<Pattern extends string, Schema extends z.ZodType>(
       presence: input.authorize?.presence ?? subscribe,
     }),
     onPublish: input.onPublish as ChannelDefinition<Pattern, z.infer<Schema>>['onPublish'],
+    onPublished: input.onPublished as ChannelDefinition<Pattern, z.infer<Schema>>['onPublished'],
     persist: input.persist ?? true,
     presence: input.presence ?? false,
     delivery,

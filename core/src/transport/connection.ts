@@ -50,6 +50,12 @@ export class Connection implements Session {
   readonly subscriptions = new Set<string>()
   /** Why the server closed the connection, when it did; otherwise the close was the client's. */
   closeReason: DisconnectReason | undefined
+  /**
+   * The close code the server sent (or `ws` sent for a protocol violation), so hooks see it even
+   * when the peer never echoed the close (a paused client, or one `ws` stopped reading) and the
+   * socket reports 1006.
+   */
+  sentCloseCode: number | undefined
   /** Timers owned by the connection (auth deadline, token expiry, grace, close deadline). */
   readonly timers = new Map<string, NodeJS.Timeout>()
 
@@ -83,6 +89,7 @@ export class Connection implements Session {
     if (this.closed) return
     this.state = 'closing'
     this.closeReason ??= REASON_BY_CODE[code]
+    this.sentCloseCode ??= code
     this.clearTimers()
     try {
       this.socket.close(code, reason)

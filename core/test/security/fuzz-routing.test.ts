@@ -18,7 +18,7 @@ import { heapAfterGc, mib } from './fixtures/memory.js'
 
 const SEED = 0x5eed_0019
 const BATCH = 200
-const BATCHES_PER_CODEC = 60
+const BATCHES_PER_CODEC = 50
 const FIRST_FRAME_RUNS_PER_CODEC = 300
 /** Heap growth allowed between warm-up and the end, after GC: stored messages and subscriptions included. */
 const HEAP_BOUND = 24 * 1024 * 1024
@@ -62,11 +62,11 @@ function sendInput(client: TestClient, input: FuzzInput): void {
 }
 
 /** A request with an id the generated frames practically never use, raced against the close. */
-async function barrier(client: TestClient, frame: Record<string, unknown>): Promise<AnyFrame | { closed: number }> {
+async function barrier(client: TestClient, frame: Record<string, unknown>): Promise<{ reply: AnyFrame } | { closed: number }> {
   const id = ++barrierId
   const reply = client.next(f => f.id === id && f.type !== 'error', `reply to barrier ${String(frame.type)} #${id}`)
   client.send({ ...frame, id })
-  return Promise.race([reply, client.closed.then(close => ({ closed: close.code }))])
+  return Promise.race([reply.then(f => ({ reply: f })), client.closed.then(close => ({ closed: close.code }))])
 }
 
 async function startFuzzServer(): Promise<TestServer> {
@@ -111,7 +111,7 @@ for (const codecName of ['json', 'msgpack'] as const satisfies readonly CodecNam
           return
         }
         const pong = await barrier(client, { type: 'ping' })
-        if (!('type' in pong) || pong.type !== 'pong') throw new Error(`no pong after the batch: ${preview(pong)}`)
+        if (!('reply' in pong) || pong.reply.type !== 'pong') throw new Error(`no pong after the batch: ${preview(pong)}`)
         audit(client.frames, audited[index]!, tally)
         audited[index] = client.frames.length
         if (batches === clients.length) warmHeap = heapAfterGc()
@@ -139,8 +139,12 @@ for (const codecName of ['json', 'msgpack'] as const satisfies readonly CodecNam
         const client = await TestClient.open(server.url, { protocol: codecName })
         try {
           sendInput(client, input)
-          const first = await Promise.race([client.next(() => true, 'a reply to the first frame'), client.closed.then(close => ({ closed: close.code }))])
-          if ('closed' in first) throw new Error(`closed with ${first.closed} without a reply`)
+          const outcome = await Promise.race([
+            client.next(() => true, 'a reply to the first frame').then(f => ({ reply: f })),
+            client.closed.then(close => ({ closed: close.code })),
+          ])
+          if (!('reply' in outcome)) throw new Error(`closed with ${outcome.closed} without a reply`)
+          const first = outcome.reply
           const problem = serverFrameProblem(first)
           if (problem) throw new Error(problem)
           if (first.type !== 'error' || (first.code !== 'BAD_FRAME' && first.code !== 'UNAUTHORIZED')) {
@@ -154,9 +158,9 @@ for (const codecName of ['json', 'msgpack'] as const satisfies readonly CodecNam
           }
           // Garbage first: the connection stays open until authTimeoutMs, and may still connect.
           const connected = await barrier(client, { type: 'connect', token: await server.token('alice') })
-          if (!('type' in connected) || connected.type !== 'connected') throw new Error(`could not connect after garbage: ${preview(connected)}`)
+          if (!('reply' in connected) || connected.reply.type !== 'connected') throw new Error(`could not connect after garbage: ${preview(connected)}`)
           const pong = await barrier(client, { type: 'ping' })
-          if (!('type' in pong) || pong.type !== 'pong') throw new Error('no pong')
+          if (!('reply' in pong) || pong.reply.type !== 'pong') throw new Error('no pong')
           count(outcomes, 'BAD_FRAME, then connected')
         } finally {
           await client.close()

@@ -2,7 +2,6 @@ import {
   ChannelRegistry,
   createJwtVerifier,
   createSwitchboard,
-  MemoryMessageStore,
   type Engines,
   type Logger,
   type Switchboard,
@@ -13,13 +12,12 @@ import { devTokenRoutes } from '../api/dev-token-routes.js'
 import { historyRoutes } from '../api/history-routes.js'
 import { metricsRoutes } from '../api/metrics-routes.js'
 import { roomRoutes } from '../api/room-routes.js'
+import { webRoutes } from '../api/web-routes.js'
 import { createRouteHandler, type RouteHandler } from '../api/route-handler.js'
 import { channels } from '../channels/index.js'
-import { mentionNotifier } from '../channels/room/mentions.js'
 import { setMemberships } from '../memberships.js'
 import { PrismaMemberships } from '../rooms/prisma-memberships.js'
 import { RoomDirectory } from '../rooms/room-directory.js'
-import { observeAppends } from './observe-appends.js'
 
 /** Largest HTTP request body the API reads (bytes); larger ones get 413. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -49,7 +47,8 @@ export interface App {
 
 /**
  * Builds the chat app on one node: its channels (room, dm, user inbox, typing) with room
- * memberships in PostgreSQL, the lobby's row, `@name` mention notifications, and the HTTP API.
+ * memberships in PostgreSQL, the lobby's row, `@name` mention notifications, the HTTP API and
+ * the chat page.
  * The node serves nothing until attached to a server. Its `close()` also ends the app's own
  * PostgreSQL pool (in its `onClose` hook, before the engines close).
  * @throws SwitchboardError `CONFIG_INVALID` for bad options; rejects when PostgreSQL cannot be reached.
@@ -67,11 +66,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   let switchboard: Switchboard
   try {
     await rooms.ensureLobby()
-    let notifyMentions: ReturnType<typeof mentionNotifier> = async () => {}
-    // Room messages are seen once stored, with their mid, to send mention notifications.
-    const store = observeAppends(options.engines.store ?? new MemoryMessageStore(), message => notifyMentions(message))
-    switchboard = createSwitchboard({ ...options.switchboard, channels, engines: { ...options.engines, store }, logger, authenticate: verify })
-    notifyMentions = mentionNotifier(switchboard, logger)
+    switchboard = createSwitchboard({ ...options.switchboard, channels, engines: options.engines, logger, authenticate: verify })
   } catch (error) {
     await disconnectPrismaClient(prisma).catch(() => {})
     throw error
@@ -86,6 +81,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       ...roomRoutes({ rooms, verify, maxBodyBytes: MAX_BODY_BYTES }),
       ...historyRoutes({ registry: new ChannelRegistry(channels), store: () => switchboard.engines.store, verify }),
       ...metricsRoutes(switchboard),
+      // The chat page at / (its script rebuilt on edits outside production).
+      ...webRoutes({ watch: !production }),
     ],
     logger,
   )

@@ -3,7 +3,6 @@ import type { Logger, StoredMessage, Switchboard } from '@switchboard/core'
 import { canUseRoom } from '../../rooms/room-access.js'
 import { isUserName } from '../../rooms/user-names.js'
 import { notifyMention } from '../../notifications/mention/notification.js'
-import { roomChannel } from './channel.js'
 import type { RoomData } from './schema.js'
 
 /** `@name` not glued to a word before it (so `bob@example.com` mentions nobody); names as in rooms/user-names.ts. */
@@ -15,25 +14,27 @@ export function mentionedNames(text: string): string[] {
 }
 
 /**
- * Returns what to run with each stored room message: for every `@name` in its text, in order,
- * sends `name` a `mention` notification `{ kind: "mention", room, mid, from, text }` on
- * `user:name`, from `system`, when `name` may read the room (a member, or anyone in the
- * lobby) and is not the author. The message's `mid` is the notification's idempotency key, so
- * running it twice for one message notifies nobody twice. Never rejects: failures are logged.
+ * For every `@name` in a stored room message's text, in order, sends `name` a `mention`
+ * notification `{ kind: "mention", room, mid, from, text }` on `user:name`, from `system`, when
+ * `name` may read the room (a member, or anyone in the lobby) and is not the author. The
+ * message's `mid` is the notification's idempotency key, so running it twice for one message
+ * notifies nobody twice. Never rejects: failures are logged. The room channel runs it from its
+ * `onPublished` hook.
  */
-export function mentionNotifier(switchboard: Pick<Switchboard, 'publish'>, logger: Logger): (message: StoredMessage) => Promise<void> {
-  return async message => {
-    const params = roomChannel.pattern.match(message.channel)
-    if (!params) return
-    const room = params['roomId']!
-    const { text } = message.data as RoomData
-    for (const name of mentionedNames(text)) {
-      try {
-        if (name === message.from || !(await canUseRoom(room, name))) continue
-        await notifyMention(switchboard, name, { room, mid: message.mid, from: message.from, text }, { key: `mention:${message.mid}` })
-      } catch (err) {
-        logger.warn({ err, channel: message.channel, mid: message.mid, user: name }, 'sending a mention notification failed')
-      }
+export async function notifyMentions(context: {
+  room: string
+  message: StoredMessage & { data: RoomData }
+  publish: Pick<Switchboard, 'publish'>['publish']
+  logger: Logger
+}): Promise<void> {
+  const { room, message, logger } = context
+  const { text } = message.data
+  for (const name of mentionedNames(text)) {
+    try {
+      if (name === message.from || !(await canUseRoom(room, name))) continue
+      await notifyMention({ publish: context.publish }, name, { room, mid: message.mid, from: message.from, text }, { key: `mention:${message.mid}` })
+    } catch (err) {
+      logger.warn({ err, channel: message.channel, mid: message.mid, user: name }, 'sending a mention notification failed')
     }
   }
 }
