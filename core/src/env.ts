@@ -134,6 +134,7 @@ export const ENV_VARIABLES: readonly EnvVariable[] = Object.freeze([
   int('SWITCHBOARD_REDELIVERY_ATTEMPTS', 'redeliveryAttempts', COUNT, 'redeliveries of an unacknowledged message before it is dead-lettered'),
   int('SWITCHBOARD_MAX_PAYLOAD_BYTES', 'maxPayloadBytes', BYTES, 'largest frame accepted'),
   int('SWITCHBOARD_MAX_CONNECTIONS', 'maxConnections', COUNT, 'connections per node; more get HTTP 503'),
+  int('SWITCHBOARD_TRUST_PROXY', 'trustProxy', COUNT_OR_ZERO, 'proxies in front that append to X-Forwarded-For (1 behind nginx); 0 ignores the header'),
   int('SWITCHBOARD_MAX_CONNECTIONS_PER_USER', 'maxConnectionsPerUser', COUNT_OR_ZERO, 'connections one user may hold across all nodes; 0 = no limit'),
   int('SWITCHBOARD_MAX_BUFFERED_BYTES', 'maxBufferedBytes', BYTES, 'bytes queued to one connection before close 4008'),
   int('SWITCHBOARD_MAX_SUBSCRIPTIONS', 'maxSubscriptionsPerConnection', COUNT, 'channels one connection may subscribe to'),

@@ -54,6 +54,12 @@ export interface SwitchboardOptions {
   rateLimitCloseAfter: number
   /** Window for counting rate-limited publishes. Default 10000. */
   rateLimitWindowMs: number
+  /**
+   * Proxies in front of the node that append to `X-Forwarded-For` (e.g. 1 behind nginx): the
+   * client IP for the handshake limit and `session.ip` is read that many entries from the end of
+   * the header. 0 ignores the header (any client could forge it). Default 0.
+   */
+  trustProxy: number
   /** WebSocket handshakes per second per client IP; 0 disables the limit. Default 100. */
   handshakeRatePerSecond: number
   /** Handshake burst per client IP. Default 200. */
@@ -113,6 +119,7 @@ export const DEFAULT_OPTIONS: Readonly<SwitchboardOptions> = Object.freeze({
   publishBurst: 100,
   rateLimitCloseAfter: 100,
   rateLimitWindowMs: 10_000,
+  trustProxy: 0,
   handshakeRatePerSecond: 100,
   handshakeBurst: 200,
   maxBufferedBytes: 1_048_576,
@@ -153,6 +160,7 @@ const optionsSchema = z.strictObject({
   publishBurst: positiveInt,
   rateLimitCloseAfter: positiveInt,
   rateLimitWindowMs: positiveMs,
+  trustProxy: nonNegativeInt,
   handshakeRatePerSecond: nonNegativeInt,
   handshakeBurst: positiveInt,
   maxBufferedBytes: positiveInt,

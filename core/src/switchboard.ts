@@ -354,7 +354,7 @@ class SwitchboardNode implements Switchboard {
 
   private open(ws: WebSocket, request: IncomingMessage, codec: Connection['codec']): void {
     ;(request as UpgradeRequest).switchboardOpened = true
-    const connection = new Connection(randomUUID(), ws, codec, clientIp(request), {
+    const connection = new Connection(randomUUID(), ws, codec, clientIp(request, this.options.trustProxy), {
       maxBufferedBytes: this.options.maxBufferedBytes,
       closeTimeoutMs: this.options.closeTimeoutMs,
       tally: this.metrics.tally,

@@ -38,6 +38,7 @@ t.test('loadOptionsFromEnv', async t => {
       ['SWITCHBOARD_MAX_PAYLOAD_BYTES', '131072', { maxPayloadBytes: 131_072 }],
       ['SWITCHBOARD_MAX_CONNECTIONS', '5000', { maxConnections: 5_000 }],
       ['SWITCHBOARD_MAX_CONNECTIONS_PER_USER', '0', { maxConnectionsPerUser: 0 }],
+      ['SWITCHBOARD_TRUST_PROXY', '1', { trustProxy: 1 }],
       ['SWITCHBOARD_MAX_BUFFERED_BYTES', '2097152', { maxBufferedBytes: 2_097_152 }],
       ['SWITCHBOARD_MAX_SUBSCRIPTIONS', '64', { maxSubscriptionsPerConnection: 64 }],
       ['SWITCHBOARD_ALLOWED_ORIGINS', '*', { allowedOrigins: '*' }],
@@ -136,7 +137,7 @@ t.test('loadOptionsFromEnv', async t => {
 
   t.test('every numeric variable refuses a word and a negative number, on one line naming it', async t => {
     const numeric = ENV_VARIABLES.filter(v => typeof DEFAULT_OPTIONS[v.option as keyof typeof DEFAULT_OPTIONS] === 'number')
-    t.equal(numeric.length, 16)
+    t.equal(numeric.length, 17)
     for (const variable of numeric) {
       for (const value of ['many', '-1']) {
         const message = failure({ [variable.name]: value })
@@ -211,7 +212,7 @@ t.test('ENV_VARIABLES', async t => {
   t.test('covers the documented variables', async t => {
     const documented = [
       'SWITCHBOARD_NODE_ID', 'SWITCHBOARD_HEARTBEAT_MS', 'SWITCHBOARD_AUTH_TIMEOUT_MS', 'SWITCHBOARD_MAX_PAYLOAD_BYTES',
-      'SWITCHBOARD_MAX_CONNECTIONS', 'SWITCHBOARD_MAX_CONNECTIONS_PER_USER', 'SWITCHBOARD_ALLOWED_ORIGINS', 'SWITCHBOARD_RATE_LIMIT', 'SWITCHBOARD_SHUTDOWN_MS',
+      'SWITCHBOARD_MAX_CONNECTIONS', 'SWITCHBOARD_MAX_CONNECTIONS_PER_USER', 'SWITCHBOARD_TRUST_PROXY', 'SWITCHBOARD_ALLOWED_ORIGINS', 'SWITCHBOARD_RATE_LIMIT', 'SWITCHBOARD_SHUTDOWN_MS',
       'SWITCHBOARD_JWT_SECRET', 'SWITCHBOARD_JWKS_URL', 'SWITCHBOARD_JWT_AUDIENCE', 'SWITCHBOARD_JWT_ISSUER',
       'SWITCHBOARD_MAX_BUFFERED_BYTES', 'SWITCHBOARD_MAX_SUBSCRIPTIONS', 'SWITCHBOARD_DISPATCH_CONCURRENCY',
       'SWITCHBOARD_DISPATCH_QUEUE_CAP', 'SWITCHBOARD_HANDLER_DEADLINE_MS', 'SWITCHBOARD_TOKEN_GRACE_MS', 'SWITCHBOARD_HANDSHAKE_RATE',

@@ -2,6 +2,10 @@ import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type J
 import { SwitchboardError } from '../errors.js'
 import type { JwtOptions } from '../options.js'
 
+
+/** The `from` of server-side publishes; a token for this user id is refused. */
+export const SYSTEM_USER = 'system'
+
 /** What a verified token says: who the user is, until when, and every claim it carried. */
 export interface VerifiedToken {
   /** The user id: the token's `sub` claim, never empty. */
@@ -80,6 +84,10 @@ export function createJwtVerifier(options: JwtOptions): TokenVerifier {
     const { sub, exp } = payload
     if (typeof sub !== 'string' || sub.length === 0) {
       throw new SwitchboardError('UNAUTHORIZED', 'The token has no valid `sub` claim.')
+    }
+    if (sub === SYSTEM_USER) {
+      // Messages from the server carry `from: "system"`: no client may pass for it.
+      throw new SwitchboardError('UNAUTHORIZED', 'The user id "system" is reserved.')
     }
     if (typeof exp !== 'number') throw new SwitchboardError('UNAUTHORIZED', 'The token has no `exp` claim.')
     return { user: sub, exp, claims: Object.freeze({ ...payload }) }

@@ -11,6 +11,8 @@ export type UpgradeDecision =
 
 /** What the guard needs to know about the node at the moment of the request. */
 export interface UpgradeGuardOptions {
+  /** Proxies trusted to append to `X-Forwarded-For` (see {@link clientIp}); 0 ignores the header. Default 0. */
+  trustProxy?: number
   /** Allowed origins, or `'*'`. */
   allowedOrigins: '*' | string[]
   /** Open connections (and accepted handshakes) at which new ones get 503. */
@@ -46,7 +48,7 @@ export class UpgradeGuard {
   check(request: IncomingMessage, connections: number, draining: boolean): UpgradeDecision {
     const retryAfter = { 'Retry-After': String(this.options.retryAfterSec) }
     if (draining) return { accept: false, status: 503, message: 'Server is shutting down', headers: retryAfter }
-    if (this.rates && !this.rates.take(clientIp(request))) {
+    if (this.rates && !this.rates.take(clientIp(request, this.options.trustProxy ?? 0))) {
       return { accept: false, status: 429, message: 'Too many handshakes', headers: { 'Retry-After': '1' } }
     }
     const origin = request.headers.origin
@@ -62,9 +64,21 @@ export class UpgradeGuard {
   }
 }
 
-/** The client's IP address (the socket's remote address; proxies are not trusted by default). */
-export function clientIp(request: IncomingMessage): string {
-  return request.socket.remoteAddress ?? 'unknown'
+/**
+ * The client's IP address: the socket's remote address, or, behind `trustProxy` proxies (load
+ * balancers that append the address they saw to `X-Forwarded-For`), the entry that many places
+ * from the end of that header. With 0 (the default) the header is ignored, since any client can
+ * send one.
+ */
+export function clientIp(request: IncomingMessage, trustProxy = 0): string {
+  const socketAddress = request.socket.remoteAddress ?? 'unknown'
+  if (trustProxy === 0) return socketAddress
+  const header = request.headers['x-forwarded-for']
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map(entry => entry.trim())
+    .filter(entry => entry !== '')
+  return entries[entries.length - trustProxy] ?? entries[0] ?? socketAddress
 }
 
 /** Writes a plain HTTP error response on an upgrade socket and destroys it. */

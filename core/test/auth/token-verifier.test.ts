@@ -277,3 +277,9 @@ t.test('createJwtVerifier › JWKS unavailable', async t => {
     await rejectsWith(t, createJwtVerifier({ jwksUrl: server.url })(token), 'UNAUTHORIZED', [server.url])
   })
 })
+
+t.test('createJwtVerifier › the reserved user id "system" is refused', async t => {
+  const verify = createJwtVerifier({ secret: 'reserved-secret' })
+  await t.rejects(verify(await signDevToken('reserved-secret', 'system')), { code: 'UNAUTHORIZED', message: /reserved/ })
+  t.equal((await verify(await signDevToken('reserved-secret', 'systems'))).user, 'systems')
+})

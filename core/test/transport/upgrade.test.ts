@@ -124,3 +124,24 @@ t.test('upgrade › other paths get 404 and plain HTTP requests are not upgraded
   })
   t.equal(plain, 404)
 })
+
+t.test('upgrade › trustProxy reads the client IP from X-Forwarded-For, else ignores the header', async t => {
+  const { clientIp } = await import('../../src/transport/upgrade-guard.js')
+  const request = (xff: string | undefined) =>
+    ({ socket: { remoteAddress: '10.0.0.1' }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as never
+  t.equal(clientIp(request('1.2.3.4'), 0), '10.0.0.1', 'not trusted by default: a client could forge it')
+  t.equal(clientIp(request('6.6.6.6, 1.2.3.4'), 1), '1.2.3.4', 'one proxy: the address it appended')
+  t.equal(clientIp(request('1.2.3.4, 5.6.7.8'), 2), '1.2.3.4', 'two proxies: two from the end')
+  t.equal(clientIp(request(undefined), 1), '10.0.0.1', 'no header: the socket address')
+  // Behind one proxy the per-IP handshake limit counts each forwarded client apart.
+  const server = await startTestServer({ trustProxy: 1, handshakeRatePerSecond: 1, handshakeBurst: 1 })
+  t.teardown(() => server.close())
+  const open = (ip: string) =>
+    TestClient.open(server.url, { ws: { headers: { 'x-forwarded-for': ip } } }).then(
+      client => (void client.terminate(), 101),
+      (err: { status?: number }) => err.status,
+    )
+  t.equal(await open('1.1.1.1'), 101)
+  t.equal(await open('2.2.2.2'), 101, 'another client behind the same proxy is not limited')
+  t.equal(await open('1.1.1.1'), 429, 'the same client is')
+})
