@@ -328,7 +328,9 @@ class SwitchboardNode implements Switchboard {
   }
 
   private upgrade(server: Server, request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    // A module-level listener: a closure here would share this call's context with the
+    // handleUpgrade callback and keep the request (and its headers) alive as long as the socket.
+    socket.on('error', destroySocket)
     const path = (request.url ?? '/').split('?', 1)[0]
     if (path !== this.options.path) {
       // Another upgrade handler on the same server may own this path.
@@ -342,21 +344,24 @@ class SwitchboardNode implements Switchboard {
     }
     ;(request as UpgradeRequest).switchboardCodec = decision.codec
     this.pendingUpgrades += 1
+    // handleUpgrade may abort the handshake without calling back (bad headers): release the slot.
+    // The listener goes once the upgrade completes, so nothing keeps the request alive.
+    const onAbort = (): void => {
+      this.pendingUpgrades = Math.max(0, this.pendingUpgrades - 1)
+    }
+    socket.once('close', onAbort)
     this.wss.handleUpgrade(request, socket, head, ws => {
+      socket.off('close', onAbort)
       this.pendingUpgrades -= 1
       this.open(ws, request, decision.codec)
-    })
-    // handleUpgrade may abort the handshake without calling back (bad headers): release the slot.
-    socket.once('close', () => {
-      if (!(request as UpgradeRequest).switchboardOpened) this.pendingUpgrades = Math.max(0, this.pendingUpgrades - 1)
     })
   }
 
   private open(ws: WebSocket, request: IncomingMessage, codec: Connection['codec']): void {
-    ;(request as UpgradeRequest).switchboardOpened = true
     const connection = new Connection(randomUUID(), ws, codec, clientIp(request, this.options.trustProxy), {
       maxBufferedBytes: this.options.maxBufferedBytes,
       closeTimeoutMs: this.options.closeTimeoutMs,
+      perMessageDeflate: this.options.perMessageDeflate,
       tally: this.metrics.tally,
     })
     if (this.draining) {
@@ -460,11 +465,16 @@ const WS_ERROR_CLOSE_CODES: Record<string, number> = {
 }
 
 /** The upgrade request with the codec the guard chose. */
-type UpgradeRequest = IncomingMessage & { switchboardCodec?: Connection['codec']; switchboardOpened?: boolean }
+type UpgradeRequest = IncomingMessage & { switchboardCodec?: Connection['codec'] }
 
 /** Resolves when `promise` settles or after `timeoutMs`, whichever is first. */
 async function withTimeout(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([promise, new Promise(resolve => (timer = setTimeout(resolve, timeoutMs)))])
   clearTimeout(timer)
+}
+
+/** `error` listener of upgrading sockets. */
+function destroySocket(this: Duplex): void {
+  this.destroy()
 }

@@ -278,7 +278,8 @@ export class ChannelHub implements ChannelLayer {
     const { definition } = resolved
     if (!duplicate) this.deps.metrics.publishes.inc({ namespace: definition.namespace })
     if (!duplicate && definition.onPublished) this.runPublished(resolved, message)
-    if (duplicate || definition.delivery !== 'at-least-once' || !definition.recipients) return
+    // Redelivery checks are scheduled again for a repeat too (the first may have failed before it); they are idempotent.
+    if (definition.delivery !== 'at-least-once' || !definition.recipients) return
     const recipients = definition.recipients({ params: resolved.params, from: message.from })
     try {
       await this.redeliverer.delivered(message, recipients)
@@ -318,10 +319,18 @@ export class ChannelHub implements ChannelLayer {
     }
     session.send({ type: 'subscribed', id: frame.id, channel, epoch, seq: latest, recovered })
     if (from !== undefined) {
-      await replay(this.deps.store, channel, from, latest, message => {
-        this.table.markSent(channel, session, message.seq)
-        return session.send({ type: 'message', ...message })
-      })
+      await replay(
+        this.deps.store,
+        channel,
+        from,
+        latest,
+        message => {
+          this.table.markSent(channel, session, message.seq)
+          return session.send({ type: 'message', ...message })
+        },
+        sendPage => (session.batch ? session.batch(sendPage) : sendPage()),
+        () => session.writable?.() ?? Promise.resolve(),
+      )
     }
     // Live traffic continues after the latest seq: a later jump is a gap to fill from the store.
     if (definition.persist) this.table.markSent(channel, session, latest)

@@ -128,7 +128,7 @@ export type AnyChannelDefinition = ChannelDefinition<any, any>
 export type ChannelData<Definition> = Definition extends ChannelDefinition<string, infer Data> ? Data : never
 
 /** The pattern (as a string literal type) of a channel definition. */
-export type ChannelPatternOf<Definition> = Definition extends ChannelDefinition<infer Pattern, unknown> ? Pattern : never
+export type ChannelPatternOf<Definition> = Definition extends { readonly __pattern?: infer Pattern extends string } ? Pattern : never
 
 /**
  * The typed map of an app's channels, keyed by namespace, that the client SDK uses:

@@ -165,10 +165,14 @@ export class SubscriptionTable {
     if (channel.startsWith(USER_CHANNEL_PREFIX)) return this.deliverToUser(subscribers, payload)
     const frame = PreparedFrame.fromJson(payload)
     if (this.observeLatency && frame.frame.type === 'message') this.observeLatency((Date.now() - frame.frame.ts) / 1000)
+    if (frame.frame.type !== 'message') {
+      for (const session of subscribers.keys()) session.sendPrepared(frame)
+      return
+    }
+    const persisted = this.gaps?.isPersisted(channel) ?? false
     for (const [session, subscriber] of subscribers) {
-      if (frame.frame.type !== 'message') session.sendPrepared(frame)
-      else if (subscriber.pending) subscriber.pending.push(frame)
-      else this.sendMessage(session, subscriber, frame)
+      if (subscriber.pending) subscriber.pending.push(frame)
+      else this.sendMessage(session, subscriber, frame, persisted)
     }
   }
 
@@ -186,9 +190,9 @@ export class SubscriptionTable {
    * they are read from the store first. Channels that are not persisted have no such order
    * across nodes, so their messages are passed on as they come.
    */
-  private sendMessage(session: Session, subscriber: Subscriber, frame: PreparedFrame): void {
+  private sendMessage(session: Session, subscriber: Subscriber, frame: PreparedFrame, persisted?: boolean): void {
     const { seq, channel } = frame.frame as { seq: number; channel: string }
-    if (!this.gaps?.isPersisted(channel)) {
+    if (!(persisted ?? this.gaps?.isPersisted(channel))) {
       subscriber.lastSeq = Math.max(subscriber.lastSeq, seq)
       session.sendPrepared(frame)
       return

@@ -14,15 +14,31 @@ export async function replay(
   afterSeq: number,
   untilSeq: number,
   send: (message: StoredMessage) => boolean,
+  batch: (sendPage: () => void) => void = sendPage => sendPage(),
+  writable: () => Promise<void> = () => Promise.resolve(),
 ): Promise<void> {
-  let cursor = afterSeq
-  while (cursor < untilSeq) {
-    const page = await store.range(channel, cursor, Math.min(REPLAY_PAGE_SIZE, untilSeq - cursor))
+  const read = (after: number): Promise<StoredMessage[]> =>
+    after < untilSeq ? store.range(channel, after, Math.min(REPLAY_PAGE_SIZE, untilSeq - after)) : Promise.resolve([])
+  let next = read(afterSeq)
+  for (;;) {
+    const page = await next
     if (page.length === 0) return
-    for (const message of page) {
-      if (message.seq > untilSeq) return
-      if (!send(message)) return
-      cursor = message.seq
+    // Backpressure: let the client read what is buffered before writing the next page.
+    await writable()
+    // Read the next page while this one is written out.
+    next = read(page[page.length - 1]!.seq)
+    let stopped = false
+    batch(() => {
+      for (const message of page) {
+        if (message.seq > untilSeq || !send(message)) {
+          stopped = true
+          return
+        }
+      }
+    })
+    if (stopped) {
+      next.catch(() => {})
+      return
     }
   }
 }

@@ -65,7 +65,9 @@ export class PublishPipeline {
       ? await this.store.append({ channel: resolved.name, from, data, ...(request.key === undefined ? {} : { key: request.key }) })
       : { message: await this.ephemeral(resolved.name, from, data), duplicate: false }
     committed(outcome)
-    if (!outcome.duplicate) await this.table.publish(resolved.name, { type: 'message', ...outcome.message })
+    // A repeated key is usually a retry after a lost reply or an INTERNAL/TIMEOUT answer, whose
+    // broadcast may never have happened: send it again. Receivers drop seqs they already have.
+    await this.table.publish(resolved.name, { type: 'message', ...outcome.message })
     return outcome
   }
 

@@ -1,5 +1,10 @@
+import * as wsModule from 'ws'
 import type { Codec, CodecName } from './codec.js'
 import type { ServerFrame } from './frames.js'
+
+/** ws's frame builder (`Sender.frame`): header and payload of one unmasked frame. */
+type FrameFn = (data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }) => Buffer[]
+const frameData = (wsModule as unknown as { Sender: { frame: FrameFn } }).Sender.frame
 
 /** Stands in for the frame of a PreparedFrame built from JSON text until it is parsed. */
 const UNPARSED: ServerFrame = Object.freeze({ type: 'pong', id: 0 })
@@ -14,6 +19,7 @@ const UNPARSED: ServerFrame = Object.freeze({ type: 'pong', id: 0 })
 export class PreparedFrame {
   #frame: ServerFrame | undefined
   readonly #encoded: { [name in CodecName]?: string | Uint8Array } = {}
+  readonly #framed: { [name in CodecName]?: Buffer } = {}
 
   /** Wraps `frame`; nothing is encoded until {@link encoded} asks. */
   constructor(frame: ServerFrame) {
@@ -36,6 +42,23 @@ export class PreparedFrame {
   get frame(): ServerFrame {
     if (this.#frame === undefined) this.#frame = JSON.parse(this.#encoded.json as string) as ServerFrame
     return this.#frame
+  }
+
+  /**
+   * The complete unmasked WebSocket frame (header and payload, one buffer) of the frame encoded
+   * with `codec`: built on the first call for that codec, then the same bytes for every
+   * connection (server frames are never masked, so they can be shared).
+   */
+  framed(codec: Codec): Buffer {
+    let framed = this.#framed[codec.name]
+    if (framed === undefined) {
+      const encoded = this.encoded(codec)
+      const data = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength)
+      const parts = frameData(data, { fin: true, rsv1: false, opcode: codec.binary ? 2 : 1, mask: false, readOnly: false })
+      framed = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      this.#framed[codec.name] = framed
+    }
+    return framed
   }
 
   /** The frame encoded with `codec`, encoding it on the first call for that codec's name only. */

@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   maxBufferedBytes: number
   /** Time a closing connection gets to finish the close handshake before it is terminated (ms). */
   closeTimeoutMs: number
+  /** Whether permessage-deflate may be in use (then frames go through ws's sender). */
+  perMessageDeflate?: boolean
   /** Counts sent frames by type (metrics). Default: none. */
   tally?: FrameTally
 }
@@ -82,7 +84,45 @@ export class Connection implements Session {
   sendPrepared(frame: PreparedFrame): boolean {
     if (this.closed) return false
     this.options.tally?.countOut(frame.frame.type)
+    const raw = (this.socket as unknown as { _socket?: { write(data: Buffer): boolean } })._socket
+    // Without compression ws writes frames straight to the socket too: the prepared bytes keep their order.
+    if (!this.options.perMessageDeflate && raw && this.socket.readyState === 1) {
+      const bytes = frame.framed(this.codec)
+      if (this.socket.bufferedAmount + bytes.length > this.options.maxBufferedBytes) {
+        this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer')
+        return false
+      }
+      raw.write(bytes)
+      return true
+    }
     return this.write(frame.encoded(this.codec))
+  }
+
+  /** Resolves once the outgoing buffer is at most half of `maxBufferedBytes` (or the socket closed). */
+  writable(): Promise<void> {
+    const raw = (this.socket as unknown as { _socket?: NodeJS.EventEmitter })._socket
+    if (!raw || this.closed || this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2) return Promise.resolve()
+    return new Promise(resolve => {
+      const done = (): void => {
+        raw.off('drain', done)
+        raw.off('close', done)
+        resolve()
+      }
+      raw.on('drain', done)
+      raw.on('close', done)
+    })
+  }
+
+  /** Runs `fn` with the socket corked, so its sends leave in one write. */
+  batch(fn: () => void): void {
+    const raw = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
+    if (!raw) return fn()
+    raw.cork()
+    try {
+      fn()
+    } finally {
+      raw.uncork()
+    }
   }
 
   close(code: number, reason = ''): void {

@@ -23,6 +23,10 @@ export interface Session {
   send(frame: ServerFrame): boolean
   /** Sends a frame encoded once for many recipients (broadcast). */
   sendPrepared(frame: PreparedFrame): boolean
+  /** Runs `fn`, whose sends leave in as few writes as possible (one system call for a burst). */
+  batch?(fn: () => void): void
+  /** Resolves once the outgoing buffer is below half of `maxBufferedBytes` (or the connection closed). */
+  writable?(): Promise<void>
   /** Closes the connection with a protocol close code (idempotent). */
   close(code: number, reason?: string): void
 }
