@@ -1,0 +1,50 @@
+import type { ClusterLayout } from './scenarios/two-nodes.js'
+
+/** Every scenario, by the name `--only` takes. */
+export const SCENARIOS = ['fanout', 'roundtrip', 'memory', 'catchup', 'maxconn', 'twonode'] as const
+
+/** One of {@link SCENARIOS}. */
+export type ScenarioName = (typeof SCENARIOS)[number]
+
+/** Sizes, steps and durations of one benchmark run. */
+export interface BenchPlan {
+  mode: 'full' | 'quick'
+  fanout: { roomSizes: number[]; steps: number[]; warmupMs: number; windowMs: number }
+  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number }
+  memory: { connections: number }
+  catchup: { messages: number }
+  maxconn: { attempts: number; heartbeatMs: number; windowMs: number; /** Starts no connection after this long (ms). */ connectBudgetMs?: number }
+  twonode: {
+    layouts: ClusterLayout[]
+    roomSize: number
+    steps: number[]
+    warmupMs: number
+    windowMs: number
+    /** Take the one-node baseline from scenario 1's Switchboard run of the same room size, when it ran with the same steps. */
+    reuseFanoutBaseline: boolean
+  }
+}
+
+/** `npm run bench`: every scenario at full size (10–15 minutes on the 2-core machines). */
+export const FULL_PLAN: BenchPlan = {
+  mode: 'full',
+  fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000 },
+  // 19,500: the 20,000 open files of the server process, less its own files and a margin.
+  memory: { connections: 19_500 },
+  catchup: { messages: 100_000 },
+  maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 6_000 },
+  twonode: { layouts: ['one-node-memory', 'one-node-redis', 'two-nodes-redis'], roomSize: 1_000, steps: [10_000, 20_000, 40_000, 80_000], warmupMs: 1_000, windowMs: 4_000, reuseFanoutBaseline: false },
+}
+
+/** `npm run bench -- --quick`: the same scenarios, smaller and shorter (under 3 minutes). */
+export const QUICK_PLAN: BenchPlan = {
+  mode: 'quick',
+  // One room size: the fan-out summary ratios are then the 1,000-room figures.
+  fanout: { roomSizes: [1_000], steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 20_000], warmupMs: 300, windowMs: 1_500, pgFloorRows: 50_000 },
+  memory: { connections: 2_000 },
+  catchup: { messages: 100_000 },
+  maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 3_000, connectBudgetMs: 20_000 },
+  twonode: { layouts: ['one-node-memory', 'two-nodes-redis'], roomSize: 1_000, steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500, reuseFanoutBaseline: true },
+}

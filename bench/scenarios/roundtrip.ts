@@ -1,0 +1,106 @@
+import { sleep } from '../lib/clock.js'
+import { LoadGroup } from '../load/load-group.js'
+import type { TargetName } from '../targets/target-config.js'
+import { measureWindow, prime, round } from './window.js'
+
+/** A step's p99 above this (ms) ends the stepping: the rate is not held. */
+export const HELD_P99_MS = 100
+
+/** One offered rate of a publish round-trip run. */
+export interface RoundtripStep {
+  /** Offered publishes per second (all connections together). */
+  offered: number
+  /** Publishes acknowledged per second during the window. */
+  acked: number
+  p50Ms: number
+  p99Ms: number
+  /** Publishes refused (error replies such as OVERLOADED) during the window. */
+  refused: number
+  /** Server CPU time (process tree) per acknowledged publish, µs. */
+  serverCpuPerPublishUs: number
+  serverCores: number
+  loadCores: number
+  /** acked ≥ 95% of offered, p99 ≤ {@link HELD_P99_MS}, refusals ≤ 1%. */
+  held: boolean
+}
+
+/** How one round-trip run is set up. */
+export interface RoundtripRun {
+  target: TargetName
+  url: string
+  serverPids: number[]
+  /** Switchboard: publish to persisted `stored:` channels. */
+  persisted?: boolean
+  connections: number
+  rooms: number
+  /** Offered publishes per second, ascending. */
+  steps: number[]
+  warmupMs: number
+  windowMs: number
+  /** Load worker processes. Default 2. */
+  workers?: number
+}
+
+/** What one round-trip run measured. */
+export interface RoundtripResult {
+  connections: number
+  rooms: number
+  steps: RoundtripStep[]
+  /** Highest offered step held (0 when none). */
+  highestHeld: number
+  /** p99 at that step (ms). */
+  p99AtHighestMs: number
+}
+
+/**
+ * Scenario 2: `connections` connections (no subscribers, so the publish path alone is
+ * measured) publish 200-byte messages to `rooms` rooms at stepped offered rates, each publish
+ * acknowledged (Switchboard's `published`, after the commit on persisted channels; a Socket.IO
+ * ack; the bare server's `a<id>`). Stepping stops at the first step whose p99 passes 100 ms.
+ * With `shared`, runs on that load group (several runs may share one) instead of its own.
+ */
+export async function runRoundtrip(run: RoundtripRun, shared?: LoadGroup): Promise<RoundtripResult> {
+  const group = shared ?? (await LoadGroup.start(run.workers ?? 2, 'roundtrip'))
+  try {
+    const opened = await group.open({ target: run.target, urls: [run.url], total: run.connections, layout: { kind: 'none' }, persisted: run.persisted ?? false })
+    if (opened.failed > 0) throw new Error(`round trip: ${opened.failed} connections failed: ${opened.firstError}`)
+    const rooms = Array.from({ length: run.rooms }, (_, i) => `r${i}`)
+    await prime(
+      [group],
+      () => group.publish({ rate: Math.min(1_000, run.steps[0] ?? 1_000), rooms, ack: true }),
+      () => group.stopPublish(),
+      ([w]) => w!.acks > 0 && w!.acks >= 0.9 * w!.sent,
+    )
+    const steps: RoundtripStep[] = []
+    for (const offered of run.steps) {
+      await group.publish({ rate: offered, rooms, ack: true })
+      await sleep(run.warmupMs)
+      const window = await measureWindow(run.serverPids, [group], run.windowMs)
+      await group.stopPublish()
+      const w = window.groups[0]!
+      const seconds = window.ms / 1000
+      const acked = w.acks / seconds
+      const p99 = w.ack.percentile(99)
+      const step: RoundtripStep = {
+        offered,
+        acked: Math.round(acked),
+        p50Ms: round(w.ack.percentile(50)),
+        p99Ms: round(p99),
+        refused: w.refused,
+        serverCpuPerPublishUs: w.acks > 0 ? round(window.serverCpuMicros / w.acks, 2) : 0,
+        serverCores: round(window.serverCpuMicros / 1e6 / seconds),
+        loadCores: round(w.cpuMicros / 1e6 / seconds),
+        held: acked >= 0.95 * offered && p99 <= HELD_P99_MS && w.refused <= 0.01 * w.sent,
+      }
+      steps.push(step)
+      await sleep(Math.min(3_000, 300 + p99))
+      if (!step.held) break
+    }
+    const held = steps.filter(s => s.held)
+    const best = held.length ? held[held.length - 1]! : undefined
+    return { connections: run.connections, rooms: run.rooms, steps, highestHeld: best?.offered ?? 0, p99AtHighestMs: best?.p99Ms ?? 0 }
+  } finally {
+    await group.closeAll()
+    if (!shared) await group.stop()
+  }
+}

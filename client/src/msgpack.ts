@@ -1,0 +1,13 @@
+import { decode, encode } from '@msgpack/msgpack'
+import type { ClientCodec } from './codec.js'
+
+/**
+ * `@switchboard/client/msgpack` — the `switchboard.v1.msgpack` codec (binary frames), kept out of
+ * the main entry so the default browser bundle carries no MessagePack code. Pass it as
+ * `createClient({ codec: msgpackCodec, ... })`. Needs the `@msgpack/msgpack` package.
+ */
+export const msgpackCodec: ClientCodec = {
+  subprotocol: 'switchboard.v1.msgpack',
+  encode: frame => encode(frame),
+  decode: data => decode(typeof data === 'string' ? new TextEncoder().encode(data) : data),
+}
