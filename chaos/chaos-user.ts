@@ -29,6 +29,8 @@ export class ChaosUser {
   readonly channels = new Map<string, ChannelRecord>()
   readonly published: Published[] = []
   failedPublishes = 0
+  /** Errors the SDK reported through its `error` event (id-less server errors, e.g. a resubscribe past its deadline, which it retries). */
+  clientErrors = 0
 
   constructor(
     readonly name: string,
@@ -43,6 +45,9 @@ export class ChaosUser {
       reconnect: { minDelayMs: 100, maxDelayMs: 2000 },
       publishRetries: 30,
       publishQueueLimit: 10_000,
+    })
+    this.client.on('error', () => {
+      this.clientErrors += 1
     })
   }
 

@@ -19,6 +19,8 @@ export interface ChaosReport {
   unrecovered: number
   /** Publishes that failed for good after the SDK's retries (not acknowledged, so not owed). */
   failedPublishes: number
+  /** Errors SDK clients reported on their `error` event (retried by the SDK). */
+  clientErrors: number
   /** At-least-once (DM) messages: acked by the recipient, dead-lettered, or neither (must be 0). */
   atLeastOnce: { messages: number; acked: number; deadLettered: number; neither: number }
   /** Processes that died without being killed by the run. */
@@ -96,6 +98,7 @@ export async function verify(input: {
     outOfOrder,
     unrecovered,
     failedPublishes: users.reduce((n, user) => n + user.failedPublishes, 0),
+    clientErrors: users.reduce((n, user) => n + user.clientErrors, 0),
     atLeastOnce,
     crashes: [...input.crashes],
     seconds: Math.round((Date.now() - input.started) / 1000),
@@ -152,6 +155,7 @@ export function formatReport(report: ChaosReport): string {
     ['out of order', report.outOfOrder],
     ['resubscribes not recovered', report.unrecovered],
     ['publishes failed after retries', report.failedPublishes],
+    ['client error events (retried)', report.clientErrors],
     ['DM messages (at-least-once)', report.atLeastOnce.messages],
     ['  acked by the recipient', report.atLeastOnce.acked],
     ['  dead-lettered', report.atLeastOnce.deadLettered],
