@@ -2,6 +2,31 @@ import { createClient, type SwitchboardClient } from '@switchboard/client'
 import { signDevToken } from '@switchboard/core'
 import WebSocket from 'ws'
 
+/** Highest `message` seq seen on the wire per channel, before the SDK (diagnostics for a stuck subscription). */
+export type WireSeen = Map<string, { frames: number; maxSeq: number }>
+
+/** `ws`'s WebSocket, counting the message frames each socket receives (its own listener, beside the SDK's). */
+function tracingWebSocket(seen: WireSeen): typeof WebSocket {
+  return class TracingWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args)
+      this.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+        if (isBinary) return
+        try {
+          const frame = JSON.parse(String(data)) as { type?: string; channel?: string; seq?: number }
+          if (frame.type !== 'message' || !frame.channel) return
+          const entry = seen.get(frame.channel) ?? { frames: 0, maxSeq: 0 }
+          entry.frames += 1
+          entry.maxSeq = Math.max(entry.maxSeq, frame.seq ?? 0)
+          seen.set(frame.channel, entry)
+        } catch {
+          // Not JSON: the SDK reports it.
+        }
+      })
+    }
+  }
+}
+
 /** What one user's application code saw on one channel. */
 export interface ChannelRecord {
   /** The channel's latest seq when the user first subscribed: later messages are owed to it. */
@@ -10,6 +35,8 @@ export interface ChannelRecord {
   delivered: number[]
   /** `subscribed` events with `recovered: false` after the first (history did not reach back). */
   unrecovered: number
+  /** Codes of the channel's `error` events (the SDK gave the subscription up). */
+  errors: string[]
 }
 
 /** One published message, as its publisher learned it from `published`. */
@@ -28,6 +55,8 @@ export class ChaosUser {
   readonly client: SwitchboardClient
   readonly channels = new Map<string, ChannelRecord>()
   readonly published: Published[] = []
+  /** Message frames received on the wire per channel (diagnostics). */
+  readonly wire: WireSeen = new Map()
   failedPublishes = 0
   /** Errors the SDK reported through its `error` event (id-less server errors, e.g. a resubscribe past its deadline, which it retries). */
   clientErrors = 0
@@ -39,7 +68,7 @@ export class ChaosUser {
   ) {
     this.client = createClient({
       url,
-      WebSocket: WebSocket as never,
+      WebSocket: tracingWebSocket(this.wire) as never,
       getToken: () => signDevToken(secret, name, { expiresInSec: 3600 }),
       // Faults come fast here; reconnect quickly, and keep retrying publishes through a PostgreSQL restart.
       reconnect: { minDelayMs: 100, maxDelayMs: 2000 },
@@ -56,11 +85,14 @@ export class ChaosUser {
     this.client.connect()
     await Promise.all(
       channels.map(async name => {
-        const record: ChannelRecord = { firstSeq: undefined, delivered: [], unrecovered: 0 }
+        const record: ChannelRecord = { firstSeq: undefined, delivered: [], unrecovered: 0, errors: [] }
         this.channels.set(name, record)
         const channel = this.client.channel(name)
         channel.on('message', message => {
           record.delivered.push(message.seq)
+        })
+        channel.on('error', error => {
+          record.errors.push(error.code)
         })
         channel.on('subscribed', event => {
           if (record.firstSeq === undefined) record.firstSeq = event.seq

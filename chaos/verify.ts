@@ -58,7 +58,10 @@ export async function verify(input: {
     [...user.channels].flatMap(([channel, record]) => {
       const last = record.delivered[record.delivered.length - 1] ?? record.firstSeq ?? 0
       const want = latest.get(channel) ?? 0
-      return last >= want ? [] : [`${user.name} ${channel}: has ${last} of ${want} (client ${user.client.state}, ${record.delivered.length} delivered)`]
+      const subscription = user.client.channel(channel)
+      const wire = user.wire.get(channel)
+      const detail = `client ${user.client.state}, subscription ${subscription.state}, ${record.delivered.length} delivered, errors [${record.errors.join(', ')}], wire ${wire?.frames ?? 0} frames up to seq ${wire?.maxSeq ?? 0}, node ${user.client.connection?.node}`
+      return last >= want ? [] : [`${user.name} ${channel}: has ${last} of ${want} (${detail})`]
     }),
   )
   input.log(`deliveries settled after ${((Date.now() - input.started) / 1000).toFixed(1)} s; ${unsettled.length} subscriptions short`)

@@ -318,23 +318,35 @@ export class ChannelHub implements ChannelLayer {
       ;({ epoch, seq: latest } = await this.deps.sequencer.current(channel))
     }
     session.send({ type: 'subscribed', id: frame.id, channel, epoch, seq: latest, recovered })
+    let replayed = true
     if (from !== undefined) {
-      await replay(
-        this.deps.store,
-        channel,
-        from,
-        latest,
-        message => {
-          this.table.markSent(channel, session, message.seq)
-          return session.send({ type: 'message', ...message })
-        },
-        sendPage => (session.batch ? session.batch(sendPage) : sendPage()),
-        () => session.writable?.() ?? Promise.resolve(),
-      )
+      try {
+        await replay(
+          this.deps.store,
+          channel,
+          from,
+          latest,
+          message => {
+            this.table.markSent(channel, session, message.seq)
+            return session.send({ type: 'message', ...message })
+          },
+          sendPage => (session.batch ? session.batch(sendPage) : sendPage()),
+          () => session.writable?.() ?? Promise.resolve(),
+        )
+      } catch (err) {
+        // The client already has its `subscribed`: an error now would reach nobody and leave the
+        // subscriber held back for good. What the replay did not send comes from the store.
+        this.deps.logger.warn({ err, channel, session: session.id }, 'replay failed; filling the rest from the store')
+        replayed = false
+        this.table.markSent(channel, session, from)
+        this.table.refill(channel, session)
+      }
     }
-    // Live traffic continues after the latest seq: a later jump is a gap to fill from the store.
-    if (definition.persist) this.table.markSent(channel, session, latest)
-    this.table.goLive(channel, session)
+    if (replayed) {
+      // Live traffic continues after the latest seq: a later jump is a gap to fill from the store.
+      if (definition.persist) this.table.markSent(channel, session, latest)
+      this.table.goLive(channel, session)
+    }
     if (definition.delivery === 'at-least-once') {
       await this.table.addUserConnection(session)
       // Replayed messages not acked yet get their redelivery checks too.

@@ -25,6 +25,9 @@ export interface GapSource {
 
 /** Messages read per query while filling a gap. */
 const FILL_PAGE = 500
+/** A failed gap fill is tried again after this long (ms), up to {@link FILL_ATTEMPTS} times (the store may be restarting). */
+const FILL_RETRY_MS = 250
+const FILL_ATTEMPTS = 40
 
 /** One local subscriber of a channel. */
 interface Subscriber {
@@ -212,20 +215,41 @@ export class SubscriptionTable {
    * `untilSeq`, or everything stored), then releases the live messages held meanwhile.
    */
   private async fill(channel: string, session: Session, subscriber: Subscriber, untilSeq = Number.MAX_SAFE_INTEGER): Promise<void> {
-    try {
-      while (subscriber.lastSeq < untilSeq && !session.closed) {
-        const page = await this.gaps!.range(channel, subscriber.lastSeq, Math.min(FILL_PAGE, untilSeq - subscriber.lastSeq))
-        if (page.length === 0) break
-        for (const message of page) {
-          if (message.seq <= subscriber.lastSeq) continue
-          subscriber.lastSeq = message.seq
-          session.sendPrepared(new PreparedFrame({ type: 'message', ...message }))
+    const current = (): boolean => !session.closed && this.channels.get(channel)?.get(session) === subscriber
+    for (let attempt = 1; ; attempt++) {
+      try {
+        while (subscriber.lastSeq < untilSeq && !session.closed) {
+          const page = await this.gaps!.range(channel, subscriber.lastSeq, Math.min(FILL_PAGE, untilSeq - subscriber.lastSeq))
+          if (page.length === 0) break
+          for (const message of page) {
+            if (message.seq <= subscriber.lastSeq) continue
+            subscriber.lastSeq = message.seq
+            session.sendPrepared(new PreparedFrame({ type: 'message', ...message }))
+          }
         }
+        break
+      } catch (err) {
+        this.logger.error({ err, channel, attempt }, 'filling a gap from the store failed')
+        // Live messages stay held meanwhile; past the last attempt the next gap tries again.
+        if (attempt >= FILL_ATTEMPTS || !current()) break
+        await new Promise(resolve => setTimeout(resolve, FILL_RETRY_MS))
       }
-    } catch (err) {
-      this.logger.error({ err, channel }, 'filling a gap from the store failed')
     }
     if (this.channels.get(channel)?.get(session) === subscriber) this.goLive(channel, session)
+  }
+
+  /**
+   * Sends `session` what the store holds on `channel` after the last seq it got, holding live
+   * messages back meanwhile (a replay that failed half-way). Does nothing when not subscribed.
+   */
+  refill(channel: string, session: Session): void {
+    const subscriber = this.channels.get(channel)?.get(session)
+    if (!subscriber || !this.gaps?.isPersisted(channel)) {
+      if (subscriber) this.goLive(channel, session)
+      return
+    }
+    subscriber.pending ??= []
+    void this.fill(channel, session, subscriber)
   }
 
   /**
