@@ -7,7 +7,7 @@ export type WireSeen = Map<string, { frames: number; maxSeq: number }>
 
 /** `ws`'s WebSocket, counting the message frames each socket receives (its own listener, beside the SDK's). */
 function tracingWebSocket(seen: WireSeen): typeof WebSocket {
-  return class TracingWebSocket extends WebSocket {
+  class TracingWebSocket extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args)
       this.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
@@ -25,6 +25,7 @@ function tracingWebSocket(seen: WireSeen): typeof WebSocket {
       })
     }
   }
+  return TracingWebSocket as unknown as typeof WebSocket
 }
 
 /** What one user's application code saw on one channel. */
