@@ -4,16 +4,14 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { signDevToken } from '@switchboard/core'
 import { TestClient } from '@switchboard/core/testing'
-import { randomBytes } from 'node:crypto'
-import { deleteRedisKeys, freshDatabase, startApp } from './helpers/app-process.js'
+import { freshDatabase, redisPrefix, startApp } from './helpers/app-process.js'
 import { DEV_JWT_SECRET } from '../src/config.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
 
 t.test('example app › serves /healthz, /readyz and /ws; SIGTERM closes clients with 1001 and exits 0', async t => {
-  const prefix = `sbtest${randomBytes(4).toString('hex')}`
-  t.teardown(() => deleteRedisKeys(prefix))
+  const prefix = redisPrefix(t)
   const { child, port, output } = await startApp({ DATABASE_URL: await freshDatabase(t), SWITCHBOARD_REDIS_PREFIX: prefix })
   t.teardown(() => void child.kill('SIGKILL'))
   t.match(output(), /SWITCHBOARD_JWT_SECRET is not set: using the development secret/)

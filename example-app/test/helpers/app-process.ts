@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import pg from 'pg'
 import type { Test } from 'tap'
+import { ADMIN_URL, deleteRedisKeys, testPrefix } from './test-services.js'
 
-/** The PostgreSQL server the app tests create their databases on. */
-const ADMIN_URL = process.env['SWITCHBOARD_TEST_DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url))
 
@@ -27,24 +25,9 @@ export async function freshDatabase(t: Test): Promise<string> {
 
 /** A random Redis prefix whose keys are deleted when `t` ends. */
 export function redisPrefix(t: Test): string {
-  const prefix = `sbtest${randomBytes(4).toString('hex')}`
+  const prefix = testPrefix()
   t.teardown(() => deleteRedisKeys(prefix))
   return prefix
-}
-
-/** Deletes every Redis key under `prefix` (the app's keys of one test run). */
-export async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379')
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
-      if (keys.length) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
 }
 
 /** The app running as `npm start` runs it. */
