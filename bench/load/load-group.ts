@@ -6,19 +6,8 @@ import type { Layout, PublishArgs, WindowReport } from './worker.js'
 /** Connections one load worker holds at most (each process may open 20,000 files). */
 export const MAX_CONNECTIONS_PER_WORKER = 9_800
 
-/** A merged measurement window of every worker of a group. */
-export interface GroupWindow {
-  elapsedMs: number
-  /** CPU time of the load workers themselves (µs). */
-  cpuMicros: number
-  deliveries: number
-  sent: number
-  acks: number
-  refused: number
-  closed: Record<number, number>
-  delivery: Histogram
-  ack: Histogram
-}
+/** A merged measurement window of every worker of a group: a worker's report with its histograms merged. */
+export type GroupWindow = Omit<WindowReport, 'delivery' | 'ack'> & { delivery: Histogram; ack: Histogram }
 
 /** Options of {@link LoadGroup.open}. */
 export interface GroupOpenOptions {
