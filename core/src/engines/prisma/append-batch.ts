@@ -57,22 +57,62 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
   return { channel: input.channel, from: input.from, key: input.key, json }
 }
 
-/** A stream row locked for this batch, and what the batch adds to it. */
-interface LockedStream {
-  readonly epoch: string
-  /** The seq the next new message gets, minus one. */
-  seq: number
-  added: number
-}
+/** Largest seq a stream may reach: seqs travel as JS numbers. */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER
 
 /**
- * Appends `items` inside the caller's transaction `sql`, which must commit or roll back as one:
- * creates missing stream rows, locks every stream row of the batch (sorted, so concurrent
- * batches on many nodes cannot deadlock), looks up idempotency keys after locking (a writer
- * that locked first has committed its keys by then), raises each stream's seq once by its count
- * of new messages, inserts every new message in one statement, and, with `maxMessages`, trims
- * each appended channel's oldest messages past it. Every new message is stamped `nowMs`.
- * Rejects with whatever PostgreSQL raises; the caller's transaction then rolls back.
+ * The append statement: one atomic statement (its own transaction) that creates or bumps each
+ * stream row of the batch (`INSERT … ON CONFLICT DO UPDATE` locks the row and sees its latest
+ * committed seq, so concurrent writers on many nodes serialize on it; channels are sorted so
+ * they cannot deadlock), inserts every new message numbered back from the stream's new seq, and
+ * with a retention limit deletes what falls behind it. A seq past 2^53 − 1 becomes NULL, which
+ * the NOT NULL column refuses: the statement fails and changes nothing.
+ *
+ * $1 channels, $2 new messages per channel; per message: $3 channel, $4 how far back from the
+ * stream's new seq (0 = the last), $5 mid, $6 sender, $7 data, $8 key; $9 the time; $10 the
+ * retention limit (messages kept per stream; only in {@link APPEND_TRIMMING}).
+ */
+const APPEND = (trim: boolean): string => `
+WITH b AS (
+  INSERT INTO streams AS s (channel, seq)
+  SELECT v.channel, v.added FROM unnest($1::text[], $2::bigint[]) AS v(channel, added) ORDER BY v.channel
+  ON CONFLICT (channel) DO UPDATE SET seq = CASE WHEN s.seq + excluded.seq <= ${MAX_SEQ} THEN s.seq + excluded.seq END
+  RETURNING s.channel, s.seq, s.epoch
+), inserted AS (
+  INSERT INTO messages (channel, seq, mid, from_user, data, idem_key, created_at)
+  SELECT m.channel, b.seq - m.back, m.mid, m.from_user, m.data, m.idem_key, $9::timestamptz
+  FROM unnest($3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::varchar[]) AS m(channel, back, mid, from_user, data, idem_key)
+  JOIN b ON b.channel = m.channel${trim ? ' WHERE m.back < $10::bigint' : ''}
+  RETURNING 1
+)${
+  trim
+    ? `, trimmed AS (
+  DELETE FROM messages AS x USING b WHERE x.channel = b.channel AND x.seq <= b.seq - $10::bigint RETURNING 1
+)`
+    : ''
+}
+SELECT b.channel, b.seq, b.epoch, (SELECT count(*) FROM inserted) AS inserted${trim ? ', (SELECT count(*) FROM trimmed) AS trimmed' : ''} FROM b`
+
+const APPEND_PLAIN = APPEND(false)
+const APPEND_TRIMMING = APPEND(true)
+
+/** The SQLSTATE of a unique violation. */
+const UNIQUE_VIOLATION = '23505'
+
+/** Times a batch is tried again when another node stored one of its keys meanwhile. */
+const KEY_RACE_ATTEMPTS = 5
+
+/**
+ * Appends `items` in one atomic statement on `sql` (no explicit transaction; see
+ * {@link APPEND_PLAIN}): first, when items carry idempotency keys, reads the messages already
+ * stored under them (those items resolve as duplicates and use no seq; a key repeated inside
+ * the batch resolves with the batch's own first message), then creates or bumps each stream
+ * row and inserts every new message, numbered densely in input order per channel. When another
+ * writer stores one of the keys between the two, the statement hits the `(channel, idem_key)`
+ * unique constraint, changes nothing and the batch is tried again, so a key is stored once.
+ * With `maxMessages`, each appended channel keeps at most that many messages (a batch's own
+ * messages past it are counted as trimmed and not written). Every new message is stamped
+ * `nowMs`. Rejects with whatever PostgreSQL raises; nothing of the batch is stored then.
  */
 export async function writeBatch(
   sql: RawSql,
@@ -80,100 +120,99 @@ export async function writeBatch(
   nowMs: number,
   maxMessages: number | undefined,
 ): Promise<BatchOutcome> {
-  const channels = [...new Set(items.map((item) => item.channel))].sort()
-  await sql.$executeRawUnsafe(`INSERT INTO streams (channel) SELECT unnest($1::text[]) ON CONFLICT (channel) DO NOTHING`, channels)
-  const locked = await sql.$queryRawUnsafe<{ channel: string; seq: bigint; epoch: string }[]>(
-    `SELECT channel, seq, epoch FROM streams WHERE channel = ANY($1::text[]) ORDER BY channel FOR NO KEY UPDATE`,
-    channels,
-  )
-  const streams = new Map<string, LockedStream>(locked.map((row) => [row.channel, { epoch: row.epoch, seq: toSafeNumber(row.seq), added: 0 }]))
-  const firsts = await storedFirsts(sql, items, streams)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeOnce(sql, items, nowMs, maxMessages)
+    } catch (error) {
+      if (attempt >= KEY_RACE_ATTEMPTS || !isKeyRace(error)) throw error
+    }
+  }
+}
 
-  const results: AppendResult[] = []
-  const rows = { channel: [] as string[], seq: [] as number[], mid: [] as string[], from: [] as string[], data: [] as string[], key: [] as (string | null)[] }
-  for (const item of items) {
-    const stream = streams.get(item.channel)
-    if (stream === undefined) throw new SwitchboardError('INTERNAL', 'A stream row vanished while its batch held it.')
+async function writeOnce(sql: RawSql, items: readonly PreparedAppend[], nowMs: number, maxMessages: number | undefined): Promise<BatchOutcome> {
+  const firsts = await storedFirsts(sql, items)
+  const results: (AppendResult | undefined)[] = []
+  const fresh: { index: number; item: PreparedAppend; mid: string; data: unknown }[] = []
+  /** Where each key of this batch is first stored: an index into `results`. */
+  const batchKeys = new Map<string, number>()
+  const repeats: { index: number; of: number }[] = []
+  for (const [index, item] of items.entries()) {
     const keyOf = item.key === undefined ? undefined : `${item.channel}\u0000${item.key}`
-    const first = keyOf === undefined ? undefined : firsts.get(keyOf)
-    if (first !== undefined) {
-      results.push({ message: structuredClone(first), duplicate: true })
+    const stored = keyOf === undefined ? undefined : firsts.get(keyOf)
+    if (stored !== undefined) {
+      results.push({ message: structuredClone(stored), duplicate: true })
       continue
     }
-    stream.seq += 1
-    stream.added += 1
-    const message: StoredMessage = {
-      channel: item.channel,
-      seq: stream.seq,
-      epoch: stream.epoch,
-      mid: randomUUID(),
-      from: item.from,
-      data: JSON.parse(item.json) as unknown,
-      ts: nowMs,
+    const earlier = keyOf === undefined ? undefined : batchKeys.get(keyOf)
+    if (earlier !== undefined) {
+      results.push(undefined)
+      repeats.push({ index, of: earlier })
+      continue
     }
-    if (keyOf !== undefined) firsts.set(keyOf, message)
-    results.push({ message, duplicate: false })
-    rows.channel.push(message.channel)
-    rows.seq.push(message.seq)
-    rows.mid.push(message.mid)
-    rows.from.push(message.from)
+    if (keyOf !== undefined) batchKeys.set(keyOf, index)
+    results.push(undefined)
+    fresh.push({ index, item, mid: randomUUID(), data: JSON.parse(item.json) as unknown })
+  }
+  if (fresh.length === 0) return { results: results as AppendResult[], appended: 0, trimmed: 0 }
+
+  // How many new messages each channel gets, then each message's distance back from the last.
+  const added = new Map<string, number>()
+  for (const { item } of fresh) added.set(item.channel, (added.get(item.channel) ?? 0) + 1)
+  const seen = new Map<string, number>()
+  const rows = { channel: [] as string[], back: [] as number[], mid: [] as string[], from: [] as string[], data: [] as string[], key: [] as (string | null)[] }
+  for (const { item, mid } of fresh) {
+    const ord = (seen.get(item.channel) ?? 0) + 1
+    seen.set(item.channel, ord)
+    rows.channel.push(item.channel)
+    rows.back.push((added.get(item.channel) as number) - ord)
+    rows.mid.push(mid)
+    rows.from.push(item.from)
     rows.data.push(item.json)
     rows.key.push(item.key ?? null)
   }
-  if (rows.seq.length === 0) return { results, appended: 0, trimmed: 0 }
+  const channels = [...added.keys()]
+  const values: unknown[] = [channels, channels.map((c) => added.get(c)), rows.channel, rows.back, rows.mid, rows.from, rows.data, rows.key, new Date(nowMs).toISOString()]
+  if (maxMessages !== undefined) values.push(maxMessages)
+  const streams = await sql.$queryRawUnsafe<{ channel: string; seq: bigint | string; epoch: string; inserted: bigint | string; trimmed?: bigint | string }[]>(
+    maxMessages === undefined ? APPEND_PLAIN : APPEND_TRIMMING,
+    ...values,
+  )
+  const byChannel = new Map(streams.map((row) => [row.channel, { seq: toSafeNumber(row.seq), epoch: row.epoch }]))
+  for (const [i, { index, item, mid, data }] of fresh.entries()) {
+    const stream = byChannel.get(item.channel)
+    if (stream === undefined) throw new SwitchboardError('INTERNAL', 'The append statement returned no stream row for a channel of its batch.')
+    const message: StoredMessage = { channel: item.channel, seq: stream.seq - (rows.back[i] as number), epoch: stream.epoch, mid, from: item.from, data, ts: nowMs }
+    results[index] = { message, duplicate: false }
+  }
+  for (const { index, of } of repeats) results[index] = { message: structuredClone((results[of] as AppendResult).message), duplicate: true }
+  const skipped = maxMessages === undefined ? 0 : rows.back.filter((back) => back >= maxMessages).length
+  const trimmed = streams.length === 0 ? 0 : Number(streams[0]?.trimmed ?? 0) + skipped
+  return { results: results as AppendResult[], appended: fresh.length, trimmed }
+}
 
-  const grown = [...streams].filter(([, stream]) => stream.added > 0)
-  await sql.$executeRawUnsafe(
-    `UPDATE streams AS s SET seq = s.seq + v.added FROM unnest($1::text[], $2::bigint[]) AS v(channel, added) WHERE s.channel = v.channel`,
-    grown.map(([channel]) => channel),
-    grown.map(([, stream]) => stream.added),
-  )
-  await sql.$executeRawUnsafe(
-    `INSERT INTO messages (channel, seq, mid, from_user, data, idem_key, created_at)
-     SELECT v.channel, v.seq, v.mid, v.from_user, v.data, v.idem_key, $7::timestamptz
-     FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::varchar[]) AS v(channel, seq, mid, from_user, data, idem_key)`,
-    rows.channel,
-    rows.seq,
-    rows.mid,
-    rows.from,
-    rows.data,
-    rows.key,
-    new Date(nowMs).toISOString(),
-  )
-  const trimmed = maxMessages === undefined ? 0 : await trimPast(sql, grown, maxMessages)
-  return { results, appended: rows.seq.length, trimmed }
+/** Whether `error` is the `(channel, idem_key)` unique violation of a key stored by another writer meanwhile. */
+function isKeyRace(error: unknown): boolean {
+  for (let e = error as { code?: unknown; constraint?: unknown; cause?: unknown; meta?: { code?: unknown } } | undefined, depth = 0; e && depth < 4; depth++) {
+    const code = e.code ?? e.meta?.code
+    if (code === UNIQUE_VIOLATION || code === 'P2002') return /idem_key/.test(String(e.constraint ?? (e as Error).message ?? ''))
+    e = e.cause as typeof e
+  }
+  return false
 }
 
 /** The stored messages of the batch's idempotency keys, by `channel \0 key`. */
-async function storedFirsts(
-  sql: RawSql,
-  items: readonly PreparedAppend[],
-  streams: ReadonlyMap<string, LockedStream>,
-): Promise<Map<string, StoredMessage>> {
+async function storedFirsts(sql: RawSql, items: readonly PreparedAppend[]): Promise<Map<string, StoredMessage>> {
   const keyed = items.filter((item) => item.key !== undefined)
   const firsts = new Map<string, StoredMessage>()
   if (keyed.length === 0) return firsts
-  const rows = await sql.$queryRawUnsafe<(MessageRow & { channel: string; idem_key: string })[]>(
-    `SELECT m.channel, m.idem_key, ${MESSAGE_COLUMNS}
+  const rows = await sql.$queryRawUnsafe<(MessageRow & { channel: string; idem_key: string; epoch: string })[]>(
+    `SELECT m.channel, m.idem_key, s.epoch, ${MESSAGE_COLUMNS}
      FROM messages AS m JOIN unnest($1::text[], $2::text[]) AS k(channel, idem_key)
-       ON m.channel = k.channel AND m.idem_key = k.idem_key`,
+       ON m.channel = k.channel AND m.idem_key = k.idem_key
+     JOIN streams AS s ON s.channel = m.channel`,
     keyed.map((item) => item.channel),
     keyed.map((item) => item.key),
   )
-  for (const row of rows) {
-    const epoch = streams.get(row.channel)?.epoch
-    if (epoch !== undefined) firsts.set(`${row.channel}\u0000${row.idem_key}`, toMessage(row, row.channel, epoch))
-  }
+  for (const row of rows) firsts.set(`${row.channel}\u0000${row.idem_key}`, toMessage(row, row.channel, row.epoch))
   return firsts
-}
-
-/** Deletes, for each grown stream, the messages more than `maxMessages` behind its new seq. */
-async function trimPast(sql: RawSql, grown: readonly [string, LockedStream][], maxMessages: number): Promise<number> {
-  const over = grown.filter(([, stream]) => stream.seq - maxMessages > 0)
-  if (over.length === 0) return 0
-  return sql.$executeRawUnsafe(
-    `DELETE FROM messages AS m USING unnest($1::text[], $2::bigint[]) AS v(channel, upto) WHERE m.channel = v.channel AND m.seq <= v.upto`,
-    over.map(([channel]) => channel),
-    over.map(([, stream]) => stream.seq - maxMessages),
-  )
 }

@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { PrismaClient } from './generated/client.js'
 import { resolvePostgresConnection, type PostgresConnectionOptions } from './postgres-connection.js'
+import type { RawSql } from './sql-rows.js'
 
 /** The generated client's type, for code that passes a client around without importing `generated/`. */
 export type { PrismaClient } from './generated/client.js'
@@ -16,6 +17,9 @@ export interface CreatePrismaClientOptions extends PostgresConnectionOptions {
 
 /** For clients made here: resolves once every socket their pool opened has closed. */
 const socketsClosed = new WeakMap<PrismaClient, () => Promise<void>>()
+
+/** For clients made here: their `pg` pool, which the store's hot paths query directly. */
+const pools = new WeakMap<PrismaClient, pg.Pool>()
 
 /**
  * Creates a PrismaClient for Switchboard's schema that talks to PostgreSQL through
@@ -43,7 +47,23 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
   })
   const client = new PrismaClient({ adapter: new PrismaPg(pool, { ...(schema === undefined ? {} : { schema }), disposeExternalPool: true }) })
   socketsClosed.set(client, async () => void (await Promise.all(ended)))
+  pools.set(client, pool)
   return client
+}
+
+/**
+ * The raw-SQL surface of `client`: for a client from {@link createPrismaClient}, its `pg` pool
+ * queried directly (one round trip per statement, without the Prisma client's per-query work;
+ * `int8` values come back as strings, which every reader converts with `toSafeNumber`); for any
+ * other client, the client itself.
+ */
+export function rawSqlOf(client: PrismaClient): RawSql {
+  const pool = pools.get(client)
+  if (pool === undefined) return client
+  return {
+    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]): Promise<T> => (await pool.query(query, values)).rows as T,
+    $executeRawUnsafe: async (query: string, ...values: unknown[]): Promise<number> => (await pool.query(query, values)).rowCount ?? 0,
+  }
 }
 
 /**
@@ -84,5 +104,8 @@ function releaseDeadConnections(pool: pg.Pool): void {
  */
 export async function disconnectPrismaClient(client: PrismaClient): Promise<void> {
   await client.$disconnect()
+  // Prisma ends the pool only when it used it itself; the store may have used only the pool.
+  const pool = pools.get(client)
+  if (pool !== undefined && !pool.ended) await pool.end()
   await socketsClosed.get(client)?.()
 }

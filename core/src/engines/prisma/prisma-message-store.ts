@@ -2,11 +2,11 @@ import { SwitchboardError } from '../../errors.js'
 import type { AppendInput, AppendResult, DeadLetter, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
 import { prepareAppend, writeBatch, type PreparedAppend } from './append-batch.js'
 import { BatchQueue } from './batch-queue.js'
-import { disconnectPrismaClient } from './create-prisma-client.js'
+import { disconnectPrismaClient, rawSqlOf } from './create-prisma-client.js'
 import { insertDeadLetter, selectDeadLetters, type DeadLetterFilter } from './dead-letters.js'
 import type { PrismaClient } from './generated/client.js'
 import { checkRetention, definedLimits } from './retention.js'
-import { MESSAGE_COLUMNS, seqParam, toMessage, toSafeNumber, type MessageRow } from './sql-rows.js'
+import { MESSAGE_COLUMNS, seqParam, toMessage, toSafeNumber, type MessageRow, type RawSql } from './sql-rows.js'
 
 /** Options of {@link PrismaMessageStore}. */
 export interface PrismaMessageStoreOptions {
@@ -26,7 +26,12 @@ export interface PrismaMessageStoreOptions {
    * transaction is in flight join the next one anyway.
    */
   readonly batchMaxWaitMs?: number
-  /** Longest a batch may wait for a pooled connection, and then longest its transaction may run (ms, each). Default 10000. */
+  /**
+   * Longest a batch's statement may take, waiting for a pooled connection included (ms).
+   * Past it the batch's appends reject with `INTERNAL` and the next batch starts; the statement
+   * itself may still commit, as with any reply lost on the way (a publish retried with its
+   * idempotency key is then answered with the stored message). Default 10000.
+   */
   readonly transactionTimeoutMs?: number
   /** The clock that stamps `ts` and judges age in `trim`, ms since the Unix epoch. Default `Date.now`. */
   readonly now?: () => number
@@ -56,16 +61,20 @@ export interface PrismaMessageStoreStats {
  * A {@link MessageStore} on PostgreSQL through Prisma: the durable store of a cluster, shared
  * by every node (see docs/storage.md).
  *
- * - Group commit: appends queue while a transaction is in flight and go, up to `batchMaxSize`
- *   at a time, into one transaction that locks each stream row once, raises its seq by the
- *   number of new messages and inserts them all in one statement. One transaction is in
- *   flight per store at a time. Each append resolves after COMMIT; when the transaction fails,
- *   every append of the batch rejects with `INTERNAL` (the PostgreSQL error as `cause`) and
- *   nothing of the batch is stored. Seqs are dense: they are taken under the row lock and
- *   committed or rolled back with the messages.
- * - Idempotency keys are checked after the row lock, so a key raced by two nodes is stored once
- *   and the loser gets the winner's message without using a seq; `unique (channel, idem_key)`
- *   backs this up. A key is remembered as long as its message is stored (not trimmed).
+ * - Group commit: appends queue while a batch is in flight and go, up to `batchMaxSize` at a
+ *   time, into one atomic statement that creates or bumps each stream row once (locking it,
+ *   so writers on every node serialize on it), raises its seq by the number of new messages
+ *   and inserts them all. One batch is in flight per store at a time. Each append resolves
+ *   after the commit; when the statement fails, every append of the batch rejects with
+ *   `INTERNAL` (the PostgreSQL error as `cause`) and nothing of the batch is stored. Seqs are
+ *   dense: they are taken under the row lock and committed or rolled back with the messages.
+ * - Idempotency keys: the messages already stored under a batch's keys are read first; those
+ *   appends resolve as duplicates without using a seq. A key another node stores in between
+ *   makes the statement hit `unique (channel, idem_key)` and change nothing, and the batch is
+ *   tried again, so a key raced by two nodes is stored once and the loser gets the winner's
+ *   message. A key is remembered as long as its message is stored (not trimmed).
+ * - Statements go straight to the `pg` pool of a client made by `createPrismaClient` (the
+ *   Prisma client's per-query work is most of an append's cost); other clients are used as given.
  * - A channel's stream row (with its random epoch) is created by its first append or
  *   `position`; reads of other channels create nothing.
  * - Input PostgreSQL would refuse (a NUL character, a key over 128 characters) rejects that
@@ -73,6 +82,8 @@ export interface PrismaMessageStoreStats {
  */
 export class PrismaMessageStore implements MessageStore {
   readonly #client: PrismaClient
+  /** Where statements go: the client's `pg` pool when it has one (see `rawSqlOf`), else the client. */
+  readonly #sql: RawSql
   readonly #retention: RetentionPolicy
   readonly #transactionTimeoutMs: number
   readonly #now: () => number
@@ -85,6 +96,7 @@ export class PrismaMessageStore implements MessageStore {
   /** Throws `CONFIG_INVALID` for a negative or non-integer limit, size or duration in `options`. */
   constructor(options: PrismaMessageStoreOptions) {
     this.#client = options.client
+    this.#sql = rawSqlOf(options.client)
     this.#retention = checkRetention(options.defaultRetention ?? {}, 'defaultRetention')
     this.#batches = new BatchQueue({
       maxSize: checkInteger(options.batchMaxSize ?? 500, 'batchMaxSize', 1),
@@ -116,7 +128,7 @@ export class PrismaMessageStore implements MessageStore {
   /** Resolves when PostgreSQL answers `SELECT 1`; rejects with `CLOSED` after `close()`, else with the driver's error. */
   ping(): Promise<void> {
     return this.#read(async () => {
-      await this.#client.$queryRawUnsafe('SELECT 1')
+      await this.#sql.$queryRawUnsafe('SELECT 1')
     })
   }
 
@@ -128,14 +140,14 @@ export class PrismaMessageStore implements MessageStore {
   position(channel: string): Promise<StreamPosition> {
     return this.#read(async () => {
       const read = (): Promise<{ seq: bigint; epoch: string; oldest: bigint | null }[]> =>
-        this.#client.$queryRawUnsafe(
+        this.#sql.$queryRawUnsafe(
           `SELECT s.seq, s.epoch, (SELECT min(m.seq) FROM messages AS m WHERE m.channel = s.channel) AS oldest
            FROM streams AS s WHERE s.channel = $1`,
           channel,
         )
       let [row] = await read()
       if (row === undefined) {
-        await this.#client.$executeRawUnsafe(`INSERT INTO streams (channel) VALUES ($1) ON CONFLICT (channel) DO NOTHING`, channel)
+        await this.#sql.$executeRawUnsafe(`INSERT INTO streams (channel) VALUES ($1) ON CONFLICT (channel) DO NOTHING`, channel)
         ;[row] = await read()
       }
       if (row === undefined) throw new SwitchboardError('INTERNAL', 'The stream row could not be created.')
@@ -170,7 +182,7 @@ export class PrismaMessageStore implements MessageStore {
   /** The user's acked seq on `channel`, 0 when it never acked. Rejects with `CLOSED` after `close()`. */
   cursor(channel: string, user: string): Promise<number> {
     return this.#read(async () => {
-      const [row] = await this.#client.$queryRawUnsafe<{ seq: bigint }[]>(
+      const [row] = await this.#sql.$queryRawUnsafe<{ seq: bigint }[]>(
         `SELECT seq FROM cursors WHERE channel = $1 AND user_id = $2`,
         channel,
         user,
@@ -188,7 +200,7 @@ export class PrismaMessageStore implements MessageStore {
     return this.#read(async () => {
       const target = seqParam(seq)
       if (target === undefined || target === 0) return
-      await this.#client.$executeRawUnsafe(
+      await this.#sql.$executeRawUnsafe(
         `INSERT INTO cursors AS c (channel, user_id, seq, updated_at)
          SELECT s.channel, $2, LEAST($3::bigint, s.seq), now() FROM streams AS s WHERE s.channel = $1 AND s.seq > 0
          ON CONFLICT (channel, user_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
@@ -207,7 +219,7 @@ export class PrismaMessageStore implements MessageStore {
    * {@link insertDeadLetter}), `CLOSED` after `close()`.
    */
   deadLetter(letter: Omit<DeadLetter, 'ts'>): Promise<boolean> {
-    return this.#read(() => insertDeadLetter(this.#client, letter, this.#now()))
+    return this.#read(() => insertDeadLetter(this.#sql, letter, this.#now()))
   }
 
   /**
@@ -215,7 +227,7 @@ export class PrismaMessageStore implements MessageStore {
    * (default 100). Rejects with `CLOSED` after `close()`.
    */
   deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
-    return this.#read(() => selectDeadLetters(this.#client, filter))
+    return this.#read(() => selectDeadLetters(this.#sql, filter))
   }
 
   /**
@@ -230,14 +242,14 @@ export class PrismaMessageStore implements MessageStore {
       const { maxMessages, maxAgeMs } = checkRetention({ ...this.#retention, ...definedLimits(policy) }, 'policy')
       let trimmed = 0
       if (maxMessages !== undefined) {
-        trimmed += await this.#client.$executeRawUnsafe(
+        trimmed += await this.#sql.$executeRawUnsafe(
           `DELETE FROM messages WHERE channel = $1 AND seq <= (SELECT seq FROM streams WHERE channel = $1) - $2::bigint`,
           channel,
           maxMessages,
         )
       }
       if (maxAgeMs !== undefined) {
-        trimmed += await this.#client.$executeRawUnsafe(
+        trimmed += await this.#sql.$executeRawUnsafe(
           `DELETE FROM messages WHERE channel = $1 AND seq < COALESCE(
              (SELECT seq FROM messages WHERE channel = $1 AND created_at >= $2::timestamptz ORDER BY seq LIMIT 1),
              (SELECT seq + 1 FROM streams WHERE channel = $1))`,
@@ -265,7 +277,7 @@ export class PrismaMessageStore implements MessageStore {
       const channels = `${escapeLike(namespace)}:%`
       let trimmed = 0
       if (maxMessages !== undefined) {
-        trimmed += await this.#client.$executeRawUnsafe(
+        trimmed += await this.#sql.$executeRawUnsafe(
           deleteStreamPrefixes(`y.seq <= s.seq - $2::bigint`),
           channels,
           maxMessages,
@@ -274,7 +286,7 @@ export class PrismaMessageStore implements MessageStore {
       if (maxAgeMs !== undefined) {
         // Up to each stream's first message young enough to stay: only a prefix goes (so
         // `oldestSeq` stays exact) even when nodes' clocks differ.
-        trimmed += await this.#client.$executeRawUnsafe(
+        trimmed += await this.#sql.$executeRawUnsafe(
           deleteStreamPrefixes(`y.seq < COALESCE(
              (SELECT z.seq FROM messages AS z WHERE z.channel = s.channel AND z.created_at >= $2::timestamptz ORDER BY z.seq LIMIT 1),
              s.seq + 1)`),
@@ -306,15 +318,11 @@ export class PrismaMessageStore implements MessageStore {
     return this.#closing
   }
 
-  /** Commits one batch in one transaction; rejects with `INTERNAL` (the cause attached) when it fails. */
+  /** Commits one batch in one statement (see `writeBatch`); rejects with `INTERNAL` (the cause attached) when it fails. */
   async #commit(items: PreparedAppend[]): Promise<AppendResult[]> {
     const nowMs = this.#now()
     try {
-      const outcome = await this.#client.$transaction((tx) => writeBatch(tx, items, nowMs, this.#retention.maxMessages), {
-        isolationLevel: 'ReadCommitted',
-        maxWait: this.#transactionTimeoutMs,
-        timeout: this.#transactionTimeoutMs,
-      })
+      const outcome = await withTimeout(writeBatch(this.#sql, items, nowMs, this.#retention.maxMessages), this.#transactionTimeoutMs)
       this.#stats.transactions += 1
       this.#stats.appended += outcome.appended
       this.#stats.duplicates += items.length - outcome.appended
@@ -339,7 +347,7 @@ export class PrismaMessageStore implements MessageStore {
 
   /** Messages of `channel` matching `where` (`$2`, `$3` are `a`, `b`), with the stream's epoch. */
   async #messages(where: string, channel: string, a: number, b: number): Promise<StoredMessage[]> {
-    const rows = await this.#client.$queryRawUnsafe<(MessageRow & { epoch: string })[]>(
+    const rows = await this.#sql.$queryRawUnsafe<(MessageRow & { epoch: string })[]>(
       `SELECT ${MESSAGE_COLUMNS}, s.epoch FROM messages AS m JOIN streams AS s ON s.channel = m.channel
        WHERE m.channel = $1 AND ${where}`,
       channel,
@@ -368,6 +376,15 @@ function deleteStreamPrefixes(prefix: string): string {
 /** `value` with the LIKE wildcards `%` and `_` (and the escape character `\`) escaped by `\`. */
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, '\\$&')
+}
+
+/** `work`, or a rejection with `TIMEOUT` once `ms` passed first; the timer goes with whichever settles. */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SwitchboardError('TIMEOUT', `The append statement took longer than ${ms} ms.`)), ms)
+  })
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer))
 }
 
 function closedError(): SwitchboardError {

@@ -10,9 +10,9 @@ export interface RawSql {
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>
 }
 
-/** A `messages` row as the store selects it (Prisma returns `bigint` for int8 and parses jsonb). */
+/** A `messages` row as the store selects it (int8 comes as `bigint` from Prisma, as a string from `pg`; both parse jsonb). */
 export interface MessageRow {
-  readonly seq: bigint | number
+  readonly seq: bigint | number | string
   readonly mid: string
   readonly from_user: string
   readonly data: unknown
@@ -26,7 +26,7 @@ export const MESSAGE_COLUMNS = 'm.seq, m.mid::text AS mid, m.from_user, m.data, 
  * `value` (an int8 column, or a count) as a JS number. Throws `INTERNAL` when it is beyond
  * `Number.MAX_SAFE_INTEGER`, where a number would silently lose precision.
  */
-export function toSafeNumber(value: bigint | number): number {
+export function toSafeNumber(value: bigint | number | string): number {
   const n = Number(value)
   if (!Number.isSafeInteger(n)) {
     throw new SwitchboardError('INTERNAL', `A stored integer (${String(value)}) is beyond the safe integer range.`)
