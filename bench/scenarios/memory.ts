@@ -61,6 +61,9 @@ export async function runIdleMemory(run: IdleMemoryRun): Promise<IdleMemoryResul
     const rss1 = rssBytes(target.pid)
     const tcp1 = tcpSockstat()
     const serverConnections = await target.child.request<number>('connections')
+    // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of each server with every connection open, to see what a connection holds.
+    const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT']
+    if (snapshotDir) await target.child.request('heapSnapshot', { path: `${snapshotDir}/${run.target}-${run.connections}.heapsnapshot` })
     const n = run.connections
     return {
       connections: n,

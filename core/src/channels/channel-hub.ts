@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.js'
 import { SwitchboardError } from '../errors.js'
 import { replay } from '../delivery/catch-up.js'
 import { PublishPipeline } from '../delivery/publish-pipeline.js'
+import { deadlineOf, type TaskDeadline } from '../dispatch/dispatch-pool.js'
 import { DEFAULT_HISTORY_LIMIT, type ChannelFrame, type SubscribeFrame } from '../protocol/frames.js'
 import type { Session } from '../transport/session.js'
 import type { ChannelLayer } from './channel-layer.js'
@@ -173,7 +174,7 @@ export class ChannelHub implements ChannelLayer {
     return this.table.count(channel)
   }
 
-  async handle(frame: ChannelFrame, session: Session, signal: AbortSignal): Promise<void> {
+  async handle(frame: ChannelFrame, session: Session, deadline: TaskDeadline): Promise<void> {
     const resolved = this.registry.resolve(frame.channel)
     switch (frame.type) {
       case 'subscribe':
@@ -186,10 +187,10 @@ export class ChannelHub implements ChannelLayer {
       case 'publish': {
         await this.authorize(resolved.definition.authorize.publish, resolved, session)
         const outcome = await this.pipeline.publish(
-          { resolved, data: frame.data, from: session.user, session, signal, ...(frame.key === undefined ? {} : { key: frame.key }) },
+          { resolved, data: frame.data, from: session.user, session, deadline, ...(frame.key === undefined ? {} : { key: frame.key }) },
           ({ message }) => {
             // Past the deadline the client was already answered TIMEOUT (outcome unknown): one reply per frame.
-            if (!signal.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
+            if (!deadline.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
           },
         )
         await this.afterPublish(resolved, outcome.message, outcome.duplicate)
@@ -231,7 +232,7 @@ export class ChannelHub implements ChannelLayer {
       resolved,
       data,
       from: options.from ?? 'system',
-      signal: options.signal ?? new AbortController().signal,
+      deadline: deadlineOf(options.signal),
       ...(options.key === undefined ? {} : { key: options.key }),
     })
     await this.afterPublish(resolved, message, duplicate)
@@ -276,7 +277,7 @@ export class ChannelHub implements ChannelLayer {
   /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */
   private async afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> {
     const { definition } = resolved
-    if (!duplicate) this.deps.metrics.publishes.inc({ namespace: definition.namespace })
+    if (!duplicate) this.deps.metrics.countPublish(definition.namespace)
     if (!duplicate && definition.onPublished) this.runPublished(resolved, message)
     // Redelivery checks are scheduled again for a repeat too (the first may have failed before it); they are idempotent.
     if (definition.delivery !== 'at-least-once' || !definition.recipients) return

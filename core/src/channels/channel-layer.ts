@@ -1,5 +1,6 @@
 import type { ChannelFrame } from '../protocol/frames.js'
 import type { Session } from '../transport/session.js'
+import type { TaskDeadline } from '../dispatch/dispatch-pool.js'
 import { SwitchboardError } from '../errors.js'
 
 /**
@@ -14,8 +15,8 @@ import { SwitchboardError } from '../errors.js'
  * answered as `INTERNAL` and logged.
  */
 export interface ChannelLayer {
-  /** Handles one channel frame of an authenticated connection; `signal` aborts at the deadline. */
-  handle(frame: ChannelFrame, session: Session, signal: AbortSignal): Promise<void>
+  /** Handles one channel frame of an authenticated connection; `deadline` aborts at the handler deadline. */
+  handle(frame: ChannelFrame, session: Session, deadline: TaskDeadline): Promise<void>
   /** Called exactly once when an authenticated connection ends: drop its subscriptions and presence. */
   disconnect(session: Session): Promise<void>
   /** Releases the layer's resources; called once during server close. */

@@ -8,9 +8,17 @@ export interface ResolvedChannel {
   readonly params: Record<string, string>
 }
 
-/** Maps channel names to definitions by namespace, and parses their params. */
+/** Resolved names kept for the hot path; past this many the cache starts over. */
+const RESOLVED_CACHE_SIZE = 10_000
+
+/**
+ * Maps channel names to definitions by namespace, and parses their params. Resolutions are
+ * cached (up to 10,000 names, then the cache starts over), so a busy channel's pattern is
+ * matched once, not on every frame; a cached resolution and its `params` are frozen.
+ */
 export class ChannelRegistry {
   private readonly byNamespace = new Map<string, AnyChannelDefinition>()
+  private readonly resolved = new Map<string, ResolvedChannel>()
 
   /** @throws SwitchboardError `CONFIG_INVALID` when two definitions share a namespace. */
   constructor(definitions: readonly AnyChannelDefinition[]) {
@@ -32,12 +40,17 @@ export class ChannelRegistry {
    * @throws SwitchboardError `UNKNOWN_CHANNEL` when no definition's pattern matches it.
    */
   resolve(name: string): ResolvedChannel {
+    const cached = this.resolved.get(name)
+    if (cached !== undefined) return cached
     const colon = name.indexOf(':')
     const definition = colon > 0 ? this.byNamespace.get(name.slice(0, colon)) : undefined
     const params = definition?.pattern.match(name)
     if (!definition || !params) {
       throw new SwitchboardError('UNKNOWN_CHANNEL', `No channel definition matches "${name.slice(0, 200)}".`)
     }
-    return { name, definition, params }
+    if (this.resolved.size >= RESOLVED_CACHE_SIZE) this.resolved.clear()
+    const resolved: ResolvedChannel = Object.freeze({ name, definition, params: Object.freeze(params) })
+    this.resolved.set(name, resolved)
+    return resolved
   }
 }

@@ -1,7 +1,7 @@
 import type { MessageStore, StoredMessage } from '../engines/store.js'
 
 /** Messages read from the store per query while replaying. */
-export const REPLAY_PAGE_SIZE = 500
+export const REPLAY_PAGE_SIZE = 2_000
 
 /**
  * Replays `channel` from the store: every message with `afterSeq < seq <= untilSeq`, in seq

@@ -5,6 +5,7 @@ import type { Sequencer } from '../engines/sequencer.js'
 import type { MessageStore, StoredMessage } from '../engines/store.js'
 import type { Session } from '../transport/session.js'
 import { validateData } from './validate-data.js'
+import type { TaskDeadline } from '../dispatch/dispatch-pool.js'
 
 /** One publish, from a client or from the server. */
 export interface PublishRequest {
@@ -17,7 +18,7 @@ export interface PublishRequest {
   /** The publishing connection, for client publishes. */
   readonly session?: Session
   /** Aborts at the handler deadline. */
-  readonly signal: AbortSignal
+  readonly deadline: TaskDeadline
 }
 
 /** The result of a publish. */
@@ -56,11 +57,13 @@ export class PublishPipeline {
         user: from,
         session: request.session,
         data,
-        signal: request.signal,
+        get signal() {
+          return request.deadline.signal
+        },
       })
       if (replaced !== undefined) data = validateData(definition.schema, replaced)
     }
-    request.signal.throwIfAborted()
+    request.deadline.throwIfAborted()
     const outcome = definition.persist
       ? await this.store.append({ channel: resolved.name, from, data, ...(request.key === undefined ? {} : { key: request.key }) })
       : { message: await this.ephemeral(resolved.name, from, data), duplicate: false }

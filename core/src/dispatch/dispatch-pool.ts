@@ -10,17 +10,85 @@ export interface DispatchPoolOptions {
   deadlineMs: number
 }
 
-/** A task given to {@link DispatchPool.run}; `signal` aborts at the deadline or on `close()`. */
-export type DispatchTask<T> = (signal: AbortSignal) => Promise<T> | T
+/**
+ * A task's deadline, as {@link DispatchPool.run} hands it to the task. Its `signal` is made on
+ * first use only (an `AbortSignal` costs more than most handlers), and aborts at the deadline or
+ * on `close()`, with the caller's `TIMEOUT` or `CLOSED` error as `reason`.
+ */
+export interface TaskDeadline {
+  /** Whether the deadline passed (or the pool closed). */
+  readonly aborted: boolean
+  /** Aborts at the deadline or on `close()`; made on first use. */
+  readonly signal: AbortSignal
+  /** Throws the abort reason once aborted. */
+  throwIfAborted(): void
+}
 
-interface Job {
-  readonly task: DispatchTask<unknown>
-  readonly controller: AbortController
-  readonly resolve: (value: unknown) => void
-  readonly reject: (error: unknown) => void
-  timer: ReturnType<typeof setTimeout> | undefined
+/**
+ * The {@link TaskDeadline} of work outside the pool (e.g. a server-side publish): `signal`'s,
+ * or, without one, a deadline that never passes (each use of its `signal` gets a fresh one that
+ * never aborts, so listeners added to it are not kept).
+ */
+export function deadlineOf(signal?: AbortSignal): TaskDeadline {
+  if (signal === undefined) {
+    return {
+      aborted: false,
+      get signal() {
+        return new AbortController().signal
+      },
+      throwIfAborted() {},
+    }
+  }
+  return {
+    get aborted() {
+      return signal.aborted
+    },
+    signal,
+    throwIfAborted: () => signal.throwIfAborted(),
+  }
+}
+
+/** A task given to {@link DispatchPool.run}. */
+export type DispatchTask<T> = (deadline: TaskDeadline) => Promise<T> | T
+
+/** One call of {@link DispatchPool.run}: its task, caller, deadline and abort state. */
+class Job implements TaskDeadline {
+  /** The abort reason, once aborted. */
+  #reason: unknown
+  #controller: AbortController | undefined
   /** The caller's promise is settled; later outcomes of the task are ignored. */
-  done: boolean
+  done = false
+
+  constructor(
+    readonly task: DispatchTask<unknown>,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+    /** When the deadline passes (`performance.now()` ms). */
+    readonly deadlineAt: number,
+  ) {}
+
+  get aborted(): boolean {
+    return this.#reason !== undefined
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  throwIfAborted(): void {
+    if (this.#reason !== undefined) throw this.#reason
+  }
+
+  /** Aborts with `reason` (once). */
+  abort(reason: unknown): void {
+    if (this.#reason !== undefined) return
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
 }
 
 interface DrainWaiter {
@@ -31,12 +99,14 @@ interface DrainWaiter {
 /**
  * A bounded pool for handler calls: at most `concurrency` tasks run at once, up to `queueCap`
  * more wait in FIFO order, and every call has a deadline of `deadlineMs` from the moment `run`
- * is called. Past the deadline the task's `AbortSignal` aborts and the caller gets `TIMEOUT`
+ * is called. Past the deadline the task's deadline aborts and the caller gets `TIMEOUT`
  * at once, but the slot stays taken until the task really settles, so a runaway handler keeps
  * counting against `concurrency` instead of letting unbounded work pile up.
  *
- * Each pending call holds one timer (its deadline), cleared as soon as the call settles; once
- * nothing is pending, and after `close()`, the pool holds no timers.
+ * Deadlines come in call order (they are all `deadlineMs` long), so one timer serves every
+ * pending call: it is armed for the oldest one's deadline and moves on when it fires. Once
+ * nothing is pending the timer is unreferenced (it keeps no process alive; it goes when it next
+ * fires), and `close()` clears it.
  * @throws SwitchboardError `CONFIG_INVALID` from the constructor for a bad option.
  */
 export class DispatchPool {
@@ -48,6 +118,10 @@ export class DispatchPool {
   /** Jobs whose task was started and has not settled yet (even if their caller has been answered). */
   readonly #running = new Set<Job>()
   readonly #drainWaiters = new Set<DrainWaiter>()
+  /** Calls whose caller is not answered yet, in call order, which is deadline order. */
+  readonly #pending = new Set<Job>()
+  /** The deadline timer: armed no later than the oldest pending call's deadline. */
+  #timer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(options: DispatchPoolOptions) {
@@ -73,15 +147,10 @@ export class DispatchPool {
     const canStart = this.#running.size < this.#concurrency && this.#queue.size === 0
     if (!canStart && this.#queue.size >= this.#queueCap) return Promise.reject(new SwitchboardError('OVERLOADED'))
     return new Promise<T>((resolve, reject) => {
-      const job: Job = {
-        task,
-        controller: new AbortController(),
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        timer: undefined,
-        done: false,
-      }
-      job.timer = setTimeout(() => this.#expire(job), this.#deadlineMs)
+      const job = new Job(task as DispatchTask<unknown>, resolve as (value: unknown) => void, reject, performance.now() + this.#deadlineMs)
+      this.#pending.add(job)
+      if (this.#timer === undefined) this.#timer = setTimeout(this.#sweep, this.#deadlineMs)
+      else if (this.#pending.size === 1) this.#timer.ref()
       if (canStart) this.#start(job)
       else this.#queue.add(job)
     })
@@ -131,8 +200,10 @@ export class DispatchPool {
     for (const job of this.#running) {
       if (job.done) continue
       this.#answer(job, error, true)
-      job.controller.abort(error)
+      job.abort(error)
     }
+    clearTimeout(this.#timer)
+    this.#timer = undefined
     this.#checkIdle()
   }
 
@@ -140,7 +211,7 @@ export class DispatchPool {
     this.#running.add(job)
     let result: unknown
     try {
-      result = job.task(job.controller.signal)
+      result = job.task(job)
     } catch (error) {
       // Settled on a later microtask like any other outcome, so a queue of throwing tasks
       // never recurses through #next.
@@ -159,18 +230,30 @@ export class DispatchPool {
     this.#checkIdle()
   }
 
-  /** Settles the caller's promise once and clears the job's deadline timer. */
+  /** Settles the caller's promise once; the last pending call lets the timer go unreferenced. */
   #answer(job: Job, outcome: unknown, failed: boolean): void {
     if (job.done) return
     job.done = true
-    clearTimeout(job.timer)
-    job.timer = undefined
+    this.#pending.delete(job)
+    if (this.#pending.size === 0) this.#timer?.unref()
     if (failed) job.reject(outcome)
     else job.resolve(outcome)
   }
 
+  /** The deadline timer fired: expires every call past its deadline, then waits for the next one. */
+  readonly #sweep = (): void => {
+    this.#timer = undefined
+    const now = performance.now()
+    for (const job of this.#pending) {
+      if (job.deadlineAt > now) {
+        this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(job.deadlineAt - now)))
+        return
+      }
+      this.#expire(job)
+    }
+  }
+
   #expire(job: Job): void {
-    job.timer = undefined
     const error = new SwitchboardError('TIMEOUT')
     if (this.#queue.delete(job)) {
       this.#answer(job, error, true)
@@ -178,7 +261,7 @@ export class DispatchPool {
       return
     }
     this.#answer(job, error, true)
-    job.controller.abort(error)
+    job.abort(error)
   }
 
   #next(): void {

@@ -56,7 +56,7 @@ export class Metrics {
     help: 'Frames received by type',
     labelNames: ['type'],
     registers: [this.registry],
-    collect: (): void => copyInto(this.framesIn, this.tally.in),
+    collect: (): void => copyInto(this.framesIn, 'type', this.tally.in),
   })
   /** Frames sent, by type. */
   readonly framesOut: Counter<'type'> = new Counter({
@@ -64,10 +64,23 @@ export class Metrics {
     help: 'Frames sent by type',
     labelNames: ['type'],
     registers: [this.registry],
-    collect: (): void => copyInto(this.framesOut, this.tally.out),
+    collect: (): void => copyInto(this.framesOut, 'type', this.tally.out),
   })
+  /** Publishes committed by namespace, counted on the hot path (see {@link countPublish}); `publishes` reads them when scraped. */
+  readonly publishTally = new Map<string, number>()
   /** Publishes committed, by channel namespace. */
-  readonly publishes = new Counter({ name: 'switchboard_publishes_total', help: 'Publishes by channel namespace', labelNames: ['namespace'], registers: [this.registry] })
+  readonly publishes: Counter<'namespace'> = new Counter({
+    name: 'switchboard_publishes_total',
+    help: 'Publishes by channel namespace',
+    labelNames: ['namespace'],
+    registers: [this.registry],
+    collect: (): void => copyInto(this.publishes, 'namespace', this.publishTally),
+  })
+
+  /** Counts one committed publish on a channel of `namespace`. */
+  countPublish(namespace: string): void {
+    this.publishTally.set(namespace, (this.publishTally.get(namespace) ?? 0) + 1)
+  }
   /** Messages sent again to a recipient that had not acknowledged them. */
   readonly redeliveries = new Counter({ name: 'switchboard_redeliveries_total', help: 'At-least-once redeliveries', registers: [this.registry] })
   /** Messages given up after the last redelivery attempt. */
@@ -98,7 +111,7 @@ export class Metrics {
 }
 
 /** Sets a labelled counter to the tally's totals (the tally only grows, so the counter stays monotonic). */
-function copyInto(counter: Counter<'type'>, counts: ReadonlyMap<string, number>): void {
+function copyInto<L extends string>(counter: Counter<L>, label: L, counts: ReadonlyMap<string, number>): void {
   counter.reset()
-  for (const [type, n] of counts) counter.inc({ type }, n)
+  for (const [value, n] of counts) counter.inc({ [label]: value } as Record<L, string>, n)
 }

@@ -1,10 +1,6 @@
-import * as wsModule from 'ws'
 import type { Codec, CodecName } from './codec.js'
 import type { ServerFrame } from './frames.js'
-
-/** ws's frame builder (`Sender.frame`): header and payload of one unmasked frame. */
-type FrameFn = (data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }) => Buffer[]
-const frameData = (wsModule as unknown as { Sender: { frame: FrameFn } }).Sender.frame
+import { wsFrame } from './ws-frame.js'
 
 /** Stands in for the frame of a PreparedFrame built from JSON text until it is parsed. */
 const UNPARSED: ServerFrame = Object.freeze({ type: 'pong', id: 0 })
@@ -52,10 +48,7 @@ export class PreparedFrame {
   framed(codec: Codec): Buffer {
     let framed = this.#framed[codec.name]
     if (framed === undefined) {
-      const encoded = this.encoded(codec)
-      const data = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength)
-      const parts = frameData(data, { fin: true, rsv1: false, opcode: codec.binary ? 2 : 1, mask: false, readOnly: false })
-      framed = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      framed = wsFrame(this.encoded(codec), codec.binary)
       this.#framed[codec.name] = framed
     }
     return framed

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws'
 import type { Codec } from '../protocol/codec.js'
 import type { ServerFrame } from '../protocol/frames.js'
 import type { PreparedFrame } from '../protocol/prepared-frame.js'
+import { wsFrame } from '../protocol/ws-frame.js'
 import { CLOSE_CODES } from '../protocol/close-codes.js'
 import type { DisconnectReason } from '../lifecycle/hooks.js'
 import type { Session } from './session.js'
@@ -84,9 +85,8 @@ export class Connection implements Session {
   sendPrepared(frame: PreparedFrame): boolean {
     if (this.closed) return false
     this.options.tally?.countOut(frame.frame.type)
-    const raw = (this.socket as unknown as { _socket?: { write(data: Buffer): boolean } })._socket
-    // Without compression ws writes frames straight to the socket too: the prepared bytes keep their order.
-    if (!this.options.perMessageDeflate && raw && this.socket.readyState === 1) {
+    const raw = this.rawSocket()
+    if (raw) {
       const bytes = frame.framed(this.codec)
       if (this.socket.bufferedAmount + bytes.length > this.options.maxBufferedBytes) {
         this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer')
@@ -185,7 +185,20 @@ export class Connection implements Session {
       this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer')
       return false
     }
-    this.socket.send(data, { binary: this.codec.binary })
+    const raw = this.rawSocket()
+    // Header and payload in one buffer and one write, as sendPrepared does (ws would cork two).
+    if (raw) raw.write(wsFrame(data, this.codec.binary))
+    else this.socket.send(data, { binary: this.codec.binary })
     return true
+  }
+
+  /**
+   * The TCP socket under `ws`, when frames may be written to it directly: the WebSocket is
+   * open and compression is off (without compression `ws` writes its frames straight to the
+   * socket too, so direct writes keep their order with `ws`'s own control frames).
+   */
+  private rawSocket(): { write(data: Buffer): boolean } | undefined {
+    if (this.options.perMessageDeflate || this.socket.readyState !== 1) return undefined
+    return (this.socket as unknown as { _socket?: { write(data: Buffer): boolean } })._socket
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ChannelLayer } from '../channels/channel-layer.js'
-import type { DispatchPool } from '../dispatch/dispatch-pool.js'
+import type { DispatchPool, TaskDeadline } from '../dispatch/dispatch-pool.js'
 import { SwitchboardError, toWireError } from '../errors.js'
 import type { HookRunner } from '../lifecycle/hooks.js'
 import type { SwitchboardOptions } from '../options.js'
@@ -133,7 +133,7 @@ export class FrameRouter {
     while (state.inbox.length > 0 && !connection.closed) {
       const frame = state.inbox.shift()!
       try {
-        await this.deps.pool.run(signal => this.handle(connection, frame, signal))
+        await this.deps.pool.run(deadline => this.handle(connection, frame, deadline))
       } catch (err) {
         this.sendError(connection, frameId(frame), err)
       }
@@ -142,7 +142,7 @@ export class FrameRouter {
     state.busy = false
   }
 
-  private async handle(connection: Connection, frame: ClientFrame, signal: AbortSignal): Promise<void> {
+  private async handle(connection: Connection, frame: ClientFrame, deadline: TaskDeadline): Promise<void> {
     if (connection.closed) return
     switch (frame.type) {
       case 'connect':
@@ -154,7 +154,7 @@ export class FrameRouter {
         connection.send({ type: 'pong', id: frame.id })
         return
       default:
-        return this.deps.channels.handle(frame as ChannelFrame, connection, signal)
+        return this.deps.channels.handle(frame as ChannelFrame, connection, deadline)
     }
   }
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { DispatchPool } from '../../src/dispatch/dispatch-pool.js'
+import { DispatchPool, deadlineOf, type TaskDeadline } from '../../src/dispatch/dispatch-pool.js'
 import { SwitchboardError } from '../../src/errors.js'
 
 /** A promise with its resolve and reject exposed, so tests decide when tasks finish. */
@@ -107,9 +107,9 @@ t.test('DispatchPool', async t => {
     const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: 20 })
     t.teardown(() => pool.close())
     let signal: AbortSignal | undefined
-    const run = pool.run(s => {
-      signal = s
-      return aborted(s).then(() => 'finished after abort')
+    const run = pool.run(deadline => {
+      signal = deadline.signal
+      return aborted(deadline.signal).then(() => 'finished after abort')
     })
     const error = await run.catch((e: unknown) => e)
     t.match(error, TIMEOUT)
@@ -257,8 +257,8 @@ t.test('DispatchPool', async t => {
       const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: LONG })
       const runaway = deferred()
       let signal: AbortSignal | undefined
-      const run = pool.run(s => {
-        signal = s
+      const run = pool.run(deadline => {
+        signal = deadline.signal
         return runaway.promise
       })
       pool.close()
@@ -304,5 +304,54 @@ t.test('DispatchPool', async t => {
     ]) {
       t.throws(() => new DispatchPool(options), { code: 'CONFIG_INVALID' }, JSON.stringify(options))
     }
+  })
+})
+
+t.test('DispatchPool › deadlines', async t => {
+  t.test('a deadline read after it passed: aborted, throws TIMEOUT, and a signal made then is already aborted', async t => {
+    const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: 20 })
+    t.teardown(() => pool.close())
+    const gate = deferred()
+    let seen: TaskDeadline | undefined
+    const run = pool.run(deadline => {
+      seen = deadline
+      return gate.promise
+    })
+    const error = await run.catch((e: unknown) => e)
+    t.match(error, TIMEOUT)
+    t.equal(seen?.aborted, true)
+    t.throws(() => seen?.throwIfAborted(), TIMEOUT)
+    t.equal(seen?.signal.aborted, true, 'the signal, made after the deadline, is aborted')
+    t.equal(seen?.signal.reason, error, 'with the caller’s error')
+    gate.resolve()
+  })
+
+  t.test('calls made apart each expire, in deadline order (one timer serves them all)', async t => {
+    const pool = new DispatchPool({ concurrency: 3, queueCap: 3, deadlineMs: 40 })
+    t.teardown(() => pool.close())
+    const never = deferred()
+    const order: number[] = []
+    const first = pool.run(() => never.promise).catch(() => order.push(1))
+    await new Promise(resolve => setTimeout(resolve, 15))
+    const second = pool.run(() => never.promise).catch(() => order.push(2))
+    const quick = pool.run(() => 'quick')
+    t.equal(await quick, 'quick', 'a call that settles in time is not touched')
+    await Promise.all([first, second])
+    t.same(order, [1, 2], 'both expired, in deadline order')
+    never.resolve()
+  })
+
+  t.test('deadlineOf › a signal’s deadline follows it; no signal never passes', async t => {
+    const controller = new AbortController()
+    const deadline = deadlineOf(controller.signal)
+    t.equal(deadline.aborted, false)
+    t.doesNotThrow(() => deadline.throwIfAborted())
+    controller.abort(new Error('stop'))
+    t.equal(deadline.aborted, true)
+    t.throws(() => deadline.throwIfAborted(), { message: 'stop' })
+    const never = deadlineOf()
+    t.equal(never.aborted, false)
+    t.equal(never.signal.aborted, false)
+    t.not(never.signal, never.signal, 'a fresh signal each time, so listeners added to one are not kept')
   })
 })

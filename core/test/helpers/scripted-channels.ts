@@ -3,6 +3,7 @@ import type { Presence } from '../../src/engines/presence.js'
 import { SwitchboardError } from '../../src/errors.js'
 import type { ChannelFrame } from '../../src/protocol/frames.js'
 import type { Session } from '../../src/transport/session.js'
+import type { TaskDeadline } from '../../src/dispatch/dispatch-pool.js'
 
 /**
  * A small real channel layer for transport tests: `subscribe` records the subscription (and
@@ -25,7 +26,7 @@ export class ScriptedChannels implements ChannelLayer {
     } = {},
   ) {}
 
-  async handle(frame: ChannelFrame, session: Session, signal: AbortSignal): Promise<void> {
+  async handle(frame: ChannelFrame, session: Session, deadline: TaskDeadline): Promise<void> {
     this.handled.push(frame)
     if (!frame.channel.startsWith('test:')) throw new SwitchboardError('UNKNOWN_CHANNEL')
     switch (frame.type) {
@@ -40,7 +41,7 @@ export class ScriptedChannels implements ChannelLayer {
         session.send({ type: 'unsubscribed', id: frame.id, channel: frame.channel })
         return
       case 'publish':
-        await this.behaviour.onPublish?.(frame, session, signal)
+        await this.behaviour.onPublish?.(frame, session, deadline.signal)
         this.seq += 1
         session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: this.seq, mid: `m${this.seq}` })
         return

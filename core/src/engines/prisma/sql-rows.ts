@@ -16,11 +16,12 @@ export interface MessageRow {
   readonly mid: string
   readonly from_user: string
   readonly data: unknown
-  readonly created_at: Date
+  /** `created_at` in ms since the Unix epoch (selected as a float8: parsing it beats parsing a timestamp). */
+  readonly created_ms: number
 }
 
 /** The columns of {@link MessageRow}, for SELECT lists (`m` is the `messages` alias). */
-export const MESSAGE_COLUMNS = 'm.seq, m.mid::text AS mid, m.from_user, m.data, m.created_at'
+export const MESSAGE_COLUMNS = 'm.seq, m.mid::text AS mid, m.from_user, m.data, (extract(epoch FROM m.created_at) * 1000)::float8 AS created_ms'
 
 /**
  * `value` (an int8 column, or a count) as a JS number. Throws `INTERNAL` when it is beyond
@@ -43,7 +44,7 @@ export function toMessage(row: MessageRow, channel: string, epoch: string): Stor
     mid: row.mid,
     from: row.from_user,
     data: row.data,
-    ts: row.created_at.getTime(),
+    ts: Number(row.created_ms),
   }
 }
 
