@@ -13,6 +13,20 @@ interface MemorySample {
   arrayBuffersBytes: number
 }
 
+/**
+ * The process's RSS once it settled after the full GC just asked for: the least of five
+ * readings 200 ms apart (the heap gives pages back over a moment, and a single reading taken
+ * while it does varies by a few MB between runs). The same for every target.
+ */
+async function settledRss(pid: number): Promise<number> {
+  let least = rssBytes(pid)
+  for (let i = 0; i < 4; i++) {
+    await sleep(200)
+    least = Math.min(least, rssBytes(pid))
+  }
+  return least
+}
+
 /** What the idle-memory scenario measured for one target. */
 export interface IdleMemoryResult {
   connections: number
@@ -52,13 +66,13 @@ export async function runIdleMemory(run: IdleMemoryRun): Promise<IdleMemoryResul
   try {
     await sleep(300)
     const before = await target.child.request<MemorySample>('mem')
-    const rss0 = rssBytes(target.pid)
+    const rss0 = await settledRss(target.pid)
     const tcp0 = tcpSockstat()
     const opened = await group.open({ target: run.target, urls: [target.url], total: run.connections, layout: { kind: 'idle', shared: run.sharedRooms ?? 100 } })
     if (opened.failed > 0) throw new Error(`idle memory (${run.target}): ${opened.failed} connections failed: ${opened.firstError}`)
     await sleep(1_000)
     const after = await target.child.request<MemorySample>('mem')
-    const rss1 = rssBytes(target.pid)
+    const rss1 = await settledRss(target.pid)
     const tcp1 = tcpSockstat()
     const serverConnections = await target.child.request<number>('connections')
     // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of each server with every connection open, to see what a connection holds.

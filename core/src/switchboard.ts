@@ -20,9 +20,10 @@ import { HookRunner, type HookName, type Hooks } from './lifecycle/hooks.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { resolveOptions, type SwitchboardOptions, type SwitchboardOptionsInput } from './options.js'
 import { CLOSE_CODES } from './protocol/close-codes.js'
-import { Connection } from './transport/connection.js'
+import { Connection, type ConnectionOptions } from './transport/connection.js'
 import { FrameRouter } from './transport/frame-router.js'
 import { Heartbeat } from './transport/heartbeat.js'
+import { TokenExpiry } from './transport/token-expiry.js'
 import type { Session } from './transport/session.js'
 import { UpgradeGuard, clientIp, refuseUpgrade } from './transport/upgrade-guard.js'
 import { httpServerOptions } from './transport/http-server-options.js'
@@ -149,6 +150,8 @@ class SwitchboardNode implements Switchboard {
   private readonly cluster: ClusterMember
   private readonly retention: RetentionScheduler
   private readonly pool: DispatchPool
+  /** What every connection is given (one object for all of them). */
+  private readonly connectionOptions: ConnectionOptions
   private readonly channels: ChannelLayer
   private readonly hub: ChannelHub | undefined
   private readonly router: FrameRouter
@@ -156,6 +159,7 @@ class SwitchboardNode implements Switchboard {
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
   private readonly heartbeat: Heartbeat
+  private readonly tokenExpiry: TokenExpiry
   private readonly cleanups = new Set<Promise<void>>()
   private readonly servers = new Map<Server, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>()
   private ownServer: Server | undefined
@@ -190,6 +194,12 @@ class SwitchboardNode implements Switchboard {
     })
     this.hooks = new HookRunner(this.logger)
     for (const [name, fn] of Object.entries(hooks ?? {})) if (fn) this.hooks.add(name as HookName, fn as never)
+    this.connectionOptions = {
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      closeTimeoutMs: this.options.closeTimeoutMs,
+      perMessageDeflate: this.options.perMessageDeflate,
+      tally: this.metrics.tally,
+    }
     this.pool = new DispatchPool({
       concurrency: this.options.dispatchConcurrency,
       queueCap: this.options.dispatchQueueCap,
@@ -244,6 +254,8 @@ class SwitchboardNode implements Switchboard {
     })
     this.heartbeat = new Heartbeat(this.connections, this.options.heartbeatMs)
     this.heartbeat.start()
+    this.tokenExpiry = new TokenExpiry(this.connections, this.router.tokenExpired)
+    this.tokenExpiry.start()
     this.cluster.start()
     this.metrics.sources = { connections: () => this.connections.size, dispatchQueued: () => this.pool.queued }
   }
@@ -358,12 +370,7 @@ class SwitchboardNode implements Switchboard {
   }
 
   private open(ws: WebSocket, request: IncomingMessage, codec: Connection['codec']): void {
-    const connection = new Connection(randomUUID(), ws, codec, clientIp(request, this.options.trustProxy), {
-      maxBufferedBytes: this.options.maxBufferedBytes,
-      closeTimeoutMs: this.options.closeTimeoutMs,
-      perMessageDeflate: this.options.perMessageDeflate,
-      tally: this.metrics.tally,
-    })
+    const connection = new Connection(randomUUID(), ws, codec, clientIp(request, this.options.trustProxy), this.connectionOptions)
     if (this.draining) {
       ws.on('error', () => {})
       ws.close(CLOSE_CODES.GOING_AWAY, 'server shutting down')
@@ -380,7 +387,8 @@ class SwitchboardNode implements Switchboard {
       connection.lastSeen = Date.now()
     })
     ws.on('message', (data, isBinary) => this.router.receive(connection, data as Buffer, isBinary))
-    ws.once('close', received => {
+    // 'close' comes once; `on` spares the wrapper `once` keeps for every connection.
+    ws.on('close', received => {
       // 1006 is what ws reports when the peer never echoed our close; hooks get the code we sent.
       const code = received === 1006 && connection.sentCloseCode !== undefined ? connection.sentCloseCode : received
       const cleanup = this.cleanup(connection, code)
@@ -429,6 +437,7 @@ class SwitchboardNode implements Switchboard {
     await withTimeout(Promise.allSettled([...this.cleanups]), remaining())
     await this.pool.close()
     this.heartbeat.stop()
+    this.tokenExpiry.stop()
     await this.hooks.run('onClose')
     for (const [server, onUpgrade] of this.servers) server.off('upgrade', onUpgrade)
     this.servers.clear()

@@ -9,11 +9,11 @@ export interface ResolvedChannel {
 }
 
 /** Resolved names kept for the hot path; past this many the cache starts over. */
-const RESOLVED_CACHE_SIZE = 10_000
+const RESOLVED_CACHE_SIZE = 1_000
 
 /**
  * Maps channel names to definitions by namespace, and parses their params. Resolutions are
- * cached (up to 10,000 names, then the cache starts over), so a busy channel's pattern is
+ * cached (up to 1,000 names, then the cache starts over), so a busy channel's pattern is
  * matched once, not on every frame; a cached resolution and its `params` are frozen.
  */
 export class ChannelRegistry {

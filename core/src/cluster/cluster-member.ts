@@ -57,7 +57,8 @@ export class ClusterMember implements Admission {
   readonly broker: Broker
   private readonly control: ControlChannel
   private readonly limit: UserConnectionLimit
-  private readonly byUser = new Map<string, Set<Connection>>()
+  /** This node's connections by user: the connection itself while a user has one (most do), a set past that. */
+  private readonly byUser = new Map<string, Connection | Set<Connection>>()
   private readonly startedAt = Date.now()
   private readonly unlisten: (() => void)[] = []
   private reportTimer: NodeJS.Timeout | undefined
@@ -82,14 +83,16 @@ export class ClusterMember implements Admission {
 
   async admit(session: Connection): Promise<void> {
     await this.limit.acquire(session)
-    let sessions = this.byUser.get(session.user)
-    if (!sessions) this.byUser.set(session.user, (sessions = new Set()))
-    sessions.add(session)
+    const sessions = this.byUser.get(session.user)
+    if (sessions === undefined) this.byUser.set(session.user, session)
+    else if (sessions instanceof Set) sessions.add(session)
+    else if (sessions !== session) this.byUser.set(session.user, new Set([sessions, session]))
   }
 
   async release(session: Connection): Promise<void> {
     const sessions = this.byUser.get(session.user)
-    if (sessions?.delete(session) && sessions.size === 0) this.byUser.delete(session.user)
+    if (sessions === session) this.byUser.delete(session.user)
+    else if (sessions instanceof Set && sessions.delete(session) && sessions.size === 0) this.byUser.delete(session.user)
     await this.limit.release(session)
   }
 
@@ -133,9 +136,9 @@ export class ClusterMember implements Admission {
   }
 
   private onControl(message: ControlMessage): void {
-    const sessions = this.byUser.get(message.user)
-    if (!sessions) return
-    for (const session of sessions) {
+    const found = this.byUser.get(message.user)
+    if (!found) return
+    for (const session of found instanceof Set ? [...found] : [found]) {
       session.closeReason ??= 'disconnected'
       session.close(message.code, message.reason)
     }

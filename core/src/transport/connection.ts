@@ -11,6 +11,9 @@ import type { FrameTally } from '../observability/metrics.js'
 /** Lifecycle of a connection: waiting for `connect`, authenticated, closing, gone. */
 export type ConnectionState = 'authenticating' | 'open' | 'closing' | 'closed'
 
+/** The timers a connection owns. */
+export type ConnectionTimer = 'auth' | 'grace' | 'close'
+
 /** Per-connection limits and callbacks given by the server. */
 export interface ConnectionOptions {
   /** Outgoing bytes buffered before the connection is closed with 4008. */
@@ -46,8 +49,10 @@ export class Connection implements Session {
   state: ConnectionState = 'authenticating'
   user = ''
   claims: Readonly<Record<string, unknown>> = {}
-  /** Expiry of the current token, seconds since epoch. */
+  /** Expiry of the current token, seconds since epoch (0 before `connect`). */
   tokenExp = 0
+  /** Whether `TOKEN_EXPIRED` was sent for the current token (see `TokenExpiry`). */
+  expiryNotified = false
   /** Last time (ms) any frame or pong arrived. */
   lastSeen: number
   readonly subscriptions = new Set<string>()
@@ -59,8 +64,8 @@ export class Connection implements Session {
    * socket reports 1006.
    */
   sentCloseCode: number | undefined
-  /** Timers owned by the connection (auth deadline, token expiry, grace, close deadline). */
-  readonly timers = new Map<string, NodeJS.Timeout>()
+  /** Timers owned by the connection (auth deadline, grace after token expiry, close deadline); a fixed-shape record, smaller than a Map. */
+  readonly timers: Record<ConnectionTimer, NodeJS.Timeout | undefined> = { auth: undefined, grace: undefined, close: undefined }
 
   constructor(
     readonly id: string,
@@ -138,7 +143,7 @@ export class Connection implements Session {
       return
     }
     // A peer that does not answer the close handshake (dead, or not reading) is cut off.
-    this.setTimer('close', this.options.closeTimeoutMs, () => this.socket.terminate())
+    this.setTimer('close', this.options.closeTimeoutMs, terminateSocket)
   }
 
   /** Ends the connection without a close handshake (dead peer). */
@@ -148,34 +153,36 @@ export class Connection implements Session {
     this.socket.terminate()
   }
 
-  /** Starts (or restarts) a named timer owned by this connection. */
-  setTimer(name: string, ms: number, fn: () => void): void {
+  /**
+   * Starts (or restarts) a named timer owned by this connection; `fn` gets the connection. Give
+   * a function shared by every connection (not a closure made per call): an idle connection
+   * then holds its timers without a closure each.
+   */
+  setTimer(name: ConnectionTimer, ms: number, fn: (connection: Connection) => void): void {
     this.clearTimer(name)
-    const timer = setTimeout(() => {
-      this.timers.delete(name)
-      fn()
-    }, Math.min(ms, 2_147_483_647))
-    this.timers.set(name, timer)
+    this.timers[name] = setTimeout(fireTimer, Math.min(ms, 2_147_483_647), this, name, fn)
   }
 
   /** Cancels a named timer, if set. */
-  clearTimer(name: string): void {
-    const timer = this.timers.get(name)
+  clearTimer(name: ConnectionTimer): void {
+    const timer = this.timers[name]
     if (timer) {
       clearTimeout(timer)
-      this.timers.delete(name)
+      this.timers[name] = undefined
     }
   }
 
   /** Cancels every timer except the close deadline. */
   clearTimers(): void {
-    for (const name of [...this.timers.keys()]) if (name !== 'close') this.clearTimer(name)
+    this.clearTimer('auth')
+    this.clearTimer('grace')
   }
 
   /** Marks the connection gone and releases every timer; called from the socket's `close` event. */
   markClosed(): void {
     this.state = 'closed'
-    for (const name of [...this.timers.keys()]) this.clearTimer(name)
+    this.clearTimers()
+    this.clearTimer('close')
   }
 
   private write(data: string | Uint8Array): boolean {
@@ -201,4 +208,15 @@ export class Connection implements Session {
     if (this.options.perMessageDeflate || this.socket.readyState !== 1) return undefined
     return (this.socket as unknown as { _socket?: { write(data: Buffer): boolean } })._socket
   }
+}
+
+/** Runs a connection timer: forgets it, then calls its function with the connection. */
+function fireTimer(connection: Connection, name: ConnectionTimer, fn: (connection: Connection) => void): void {
+  connection.timers[name] = undefined
+  fn(connection)
+}
+
+/** The close deadline passed: cut the connection off. */
+function terminateSocket(connection: Connection): void {
+  connection.socket.terminate()
 }

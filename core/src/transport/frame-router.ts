@@ -44,8 +44,8 @@ interface RouterState {
   busy: boolean
   /** Whether a `connect` frame was received. */
   connectSeen: boolean
-  /** Publish token bucket. */
-  publishes: TokenBucket
+  /** Publish token bucket, made on the first publish (it starts full, as it would be by then anyway). */
+  publishes: TokenBucket | undefined
   /** Rate-limited publishes in the current window, and when the window started. */
   strikes: number
   strikesSince: number
@@ -72,13 +72,11 @@ export class FrameRouter {
       inbox: [],
       busy: false,
       connectSeen: false,
-      publishes: new TokenBucket({ ratePerSecond: options.publishRatePerSecond, burst: options.publishBurst }),
+      publishes: undefined,
       strikes: 0,
       strikesSince: Date.now(),
     })
-    connection.setTimer('auth', options.authTimeoutMs, () => {
-      if (connection.state === 'authenticating') connection.close(CLOSE_CODES.AUTH_TIMEOUT, 'no connect in time')
-    })
+    connection.setTimer('auth', options.authTimeoutMs, closeUnauthenticated)
   }
 
   /** Handles one raw WebSocket message of `connection`. Never throws. */
@@ -116,8 +114,10 @@ export class FrameRouter {
   }
 
   private admitPublish(connection: Connection, state: RouterState): boolean {
+    const { options } = this.deps
+    state.publishes ??= new TokenBucket({ ratePerSecond: options.publishRatePerSecond, burst: options.publishBurst })
     if (state.publishes.take()) return true
-    const { rateLimitWindowMs, rateLimitCloseAfter } = this.deps.options
+    const { rateLimitWindowMs, rateLimitCloseAfter } = options
     const now = Date.now()
     if (now - state.strikesSince > rateLimitWindowMs) {
       state.strikes = 0
@@ -211,16 +211,16 @@ export class FrameRouter {
     connection.send({ type: 'refreshed', id: frame.id, exp: verified.exp })
   }
 
-  /** At `exp`, send TOKEN_EXPIRED and close with 4001 unless a refresh arrives within the grace period. */
+  /** Records the token's `exp`: past it, `TokenExpiry` calls {@link tokenExpired}. */
   private armExpiry(connection: Connection, exp: number): void {
     connection.tokenExp = exp
-    connection.setTimer('expiry', exp * 1000 - Date.now(), () => {
-      this.sendError(connection, undefined, new SwitchboardError('TOKEN_EXPIRED'))
-      connection.setTimer('grace', this.deps.options.tokenGraceMs, () => {
-        connection.closeReason = 'token-expired'
-        connection.close(CLOSE_CODES.UNAUTHORIZED, 'token expired')
-      })
-    })
+    connection.expiryNotified = false
+  }
+
+  /** The token expired: say so, and close with 4001 unless a refresh arrives within the grace period. */
+  readonly tokenExpired = (connection: Connection): void => {
+    this.sendError(connection, undefined, new SwitchboardError('TOKEN_EXPIRED'))
+    connection.setTimer('grace', this.deps.options.tokenGraceMs, closeExpired)
   }
 
   private sendError(connection: Connection, id: number | undefined, error: unknown): void {
@@ -231,6 +231,17 @@ export class FrameRouter {
     }
     connection.send(id === undefined ? { type: 'error', ...wire } : { type: 'error', id, ...wire })
   }
+}
+
+/** The authentication deadline passed: close a connection that sent no `connect`. */
+function closeUnauthenticated(connection: Connection): void {
+  if (connection.state === 'authenticating') connection.close(CLOSE_CODES.AUTH_TIMEOUT, 'no connect in time')
+}
+
+/** The grace period after `TOKEN_EXPIRED` passed without a refresh. */
+function closeExpired(connection: Connection): void {
+  connection.closeReason = 'token-expired'
+  connection.close(CLOSE_CODES.UNAUTHORIZED, 'token expired')
 }
 
 function frameId(frame: ClientFrame): number | undefined {

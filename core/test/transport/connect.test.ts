@@ -98,6 +98,18 @@ t.test('token expiry › a refresh within the grace period keeps the connection'
   await client.close()
 })
 
+t.test('token expiry › a refreshed token that expires in turn gets its own TOKEN_EXPIRED', async t => {
+  const server = await startTestServer({ tokenGraceMs: 60_000 })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  t.match(await client.request({ type: 'connect', token: hs256({ sub: 'alice', exp: now() + 1 }) }), { type: 'connected' })
+  t.match(await client.next('error'), { code: 'TOKEN_EXPIRED' }, 'the first token expired')
+  t.match(await client.request({ type: 'refresh', token: hs256({ sub: 'alice', exp: now() + 1 }) }), { type: 'refreshed' })
+  t.match(await client.next('error'), { code: 'TOKEN_EXPIRED' }, 'and so did the second')
+  t.match(await client.request({ type: 'ping' }), { type: 'pong' }, 'still within its grace period')
+  await client.close()
+})
+
 t.test('refresh › a token for another user or a bad token is refused and changes nothing', async t => {
   const server = await startTestServer()
   t.teardown(() => server.close())

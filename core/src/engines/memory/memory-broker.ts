@@ -1,32 +1,35 @@
 import { SwitchboardError } from '../../errors.js'
 import type { Broker, BrokerListener } from '../broker.js'
 
-/** Receives, synchronously, every payload the bus carries for one attached channel. */
-export type MemoryBusReceiver = (payload: string) => void
+/** Receives, synchronously, every payload the bus carries for the channels it is attached to. */
+export type MemoryBusReceiver = (channel: string, payload: string) => void
 
 /**
  * The in-process "network" shared by {@link MemoryBroker}s. Brokers built on one bus behave
  * like nodes of one cluster, which lets tests run several nodes in one process. The bus hands
  * payloads over synchronously and in call order; brokers make delivery asynchronous.
+ *
+ * A channel with one receiver (the usual case: one broker per process) holds it directly, not
+ * in a set, which keeps an idle subscription small.
  */
 export class MemoryBus {
-  readonly #channels = new Map<string, Set<MemoryBusReceiver>>()
+  readonly #channels = new Map<string, MemoryBusReceiver | Set<MemoryBusReceiver>>()
 
-  /**
-   * Attaches `receiver` to `channel` and returns the function that detaches it (idempotent).
-   * Used by {@link MemoryBroker}; a channel with no receivers left is forgotten.
-   */
-  attach(channel: string, receiver: MemoryBusReceiver): () => void {
-    let receivers = this.#channels.get(channel)
-    if (receivers === undefined) {
-      receivers = new Set()
-      this.#channels.set(channel, receivers)
-    }
-    receivers.add(receiver)
-    return () => {
-      const current = this.#channels.get(channel)
-      if (current === undefined || !current.delete(receiver)) return
-      if (current.size === 0) this.#channels.delete(channel)
+  /** Attaches `receiver` to `channel` (idempotent). Used by {@link MemoryBroker}. */
+  attach(channel: string, receiver: MemoryBusReceiver): void {
+    const current = this.#channels.get(channel)
+    if (current === undefined) this.#channels.set(channel, receiver)
+    else if (typeof current === 'function') {
+      if (current !== receiver) this.#channels.set(channel, new Set([current, receiver]))
+    } else current.add(receiver)
+  }
+
+  /** Detaches `receiver` from `channel` (idempotent); a channel with no receivers left is forgotten. */
+  detach(channel: string, receiver: MemoryBusReceiver): void {
+    const current = this.#channels.get(channel)
+    if (current === receiver) this.#channels.delete(channel)
+    else if (current instanceof Set && current.delete(receiver) && current.size === 1) {
+      this.#channels.set(channel, current.values().next().value as MemoryBusReceiver)
     }
   }
 
@@ -34,8 +37,9 @@ export class MemoryBus {
   dispatch(channel: string, payload: string): void {
     const receivers = this.#channels.get(channel)
     if (receivers === undefined) return
+    if (typeof receivers === 'function') return receivers(channel, payload)
     // A copy, so a receiver that detaches (or attaches) during dispatch cannot skip another.
-    for (const receiver of [...receivers]) receiver(payload)
+    for (const receiver of [...receivers]) receiver(channel, payload)
   }
 
   /** How many channels have at least one receiver (0 once everything is unsubscribed; for leak tests). */
@@ -64,8 +68,12 @@ export interface MemoryBrokerOptions {
 export class MemoryBroker implements Broker {
   readonly #bus: MemoryBus
   readonly #onError: (error: unknown, channel: string) => void
-  /** Channel → the function that ends this node's subscription to it. */
-  readonly #subscriptions = new Map<string, () => void>()
+  /**
+   * Channels this broker is subscribed to, each with the number of its subscription: a payload
+   * is delivered only if the subscription it was dispatched to is still the current one.
+   */
+  readonly #subscriptions = new Map<string, number>()
+  #subscriptionCount = 0
   #listener: BrokerListener | undefined
   #closed = false
 
@@ -88,24 +96,22 @@ export class MemoryBroker implements Broker {
   async subscribe(channel: string): Promise<void> {
     if (this.#closed) throw new SwitchboardError('CLOSED')
     if (this.#subscriptions.has(channel)) return
-    let active = true
-    const detach = this.#bus.attach(channel, (payload) => {
-      queueMicrotask(() => {
-        if (active) this.#deliver(channel, payload)
-      })
-    })
-    this.#subscriptions.set(channel, () => {
-      active = false
-      detach()
+    this.#subscriptions.set(channel, ++this.#subscriptionCount)
+    this.#bus.attach(channel, this.#receive)
+  }
+
+  /** The bus hands a payload over: deliver it on a microtask if this subscription still stands then. */
+  readonly #receive = (channel: string, payload: string): void => {
+    const subscription = this.#subscriptions.get(channel)
+    queueMicrotask(() => {
+      if (subscription !== undefined && this.#subscriptions.get(channel) === subscription) this.#deliver(channel, payload)
     })
   }
 
   /** Unsubscribes this broker from `channel` (idempotent; also after `close()`, when it does nothing). */
   async unsubscribe(channel: string): Promise<void> {
-    const end = this.#subscriptions.get(channel)
-    if (end === undefined) return
-    this.#subscriptions.delete(channel)
-    end()
+    if (!this.#subscriptions.delete(channel)) return
+    this.#bus.detach(channel, this.#receive)
   }
 
   /** Sets the one listener; it replaces any earlier one. Payloads arriving with no listener are dropped. */
@@ -122,9 +128,9 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    const ends = [...this.#subscriptions.values()].reverse()
+    const channels = [...this.#subscriptions.keys()].reverse()
     this.#subscriptions.clear()
-    for (const end of ends) end()
+    for (const channel of channels) this.#bus.detach(channel, this.#receive)
     this.#listener = undefined
   }
 
