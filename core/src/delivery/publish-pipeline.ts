@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newMessageId } from './message-id.js'
 import type { ResolvedChannel } from '../channels/channel-registry.js'
 import type { SubscriptionTable } from '../channels/subscription-table.js'
 import type { Sequencer } from '../engines/sequencer.js'
@@ -76,6 +76,7 @@ export class PublishPipeline {
 
   private async ephemeral(channel: string, from: string, data: unknown): Promise<StoredMessage> {
     const { epoch, seq } = await this.sequencer.next(channel)
-    return { channel, seq, epoch, mid: randomUUID(), from, data, ts: Date.now() }
+    const ts = Date.now()
+    return { channel, seq, epoch, mid: newMessageId(ts), from, data, ts }
   }
 }

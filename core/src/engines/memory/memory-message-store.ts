@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { newMessageId } from '../../delivery/message-id.js'
 import { SwitchboardError } from '../../errors.js'
 import type {
   AppendInput,
@@ -86,14 +87,15 @@ export class MemoryMessageStore implements MessageStore {
     const stream = this.#stream(input.channel)
     const first = input.key === undefined ? undefined : stream.keys.get(input.key)
     if (first !== undefined) return { message: copy(first), duplicate: true }
+    const ts = this.#now()
     const message: StoredMessage = {
       channel: input.channel,
       seq: stream.seq + 1,
       epoch: stream.epoch,
-      mid: randomUUID(),
+      mid: newMessageId(ts),
       from: input.from,
       data: cloneData(input.data),
-      ts: this.#now(),
+      ts,
     }
     stream.seq = message.seq
     stream.entries.push({ message, key: input.key })

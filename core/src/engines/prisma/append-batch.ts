@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newMessageId } from '../../delivery/message-id.js'
 import { SwitchboardError } from '../../errors.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../protocol/frames.js'
 import type { AppendInput, AppendResult, StoredMessage } from '../store.js'
@@ -69,7 +69,8 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER
  * the NOT NULL column refuses: the statement fails and changes nothing.
  *
  * $1 channels, $2 new messages per channel; per message: $3 channel, $4 how far back from the
- * stream's new seq (0 = the last), $5 mid, $6 sender, $7 data, $8 key; $9 the time; $10 the
+ * stream's new seq (0 = the last), $5 mid, $6 sender, $8 key; $7 every message's data as one
+ * JSON array (their JSON texts joined: nothing to escape, unlike a `jsonb[]` literal); $9 the time; $10 the
  * retention limit (messages kept per stream; only in {@link APPEND_TRIMMING}).
  */
 const APPEND = (trim: boolean): string => `
@@ -80,8 +81,9 @@ WITH b AS (
   RETURNING s.channel, s.seq, s.epoch
 ), inserted AS (
   INSERT INTO messages (channel, seq, mid, from_user, data, idem_key, created_at)
-  SELECT m.channel, b.seq - m.back, m.mid, m.from_user, m.data, m.idem_key, $9::timestamptz
-  FROM unnest($3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::varchar[]) AS m(channel, back, mid, from_user, data, idem_key)
+  SELECT m.channel, b.seq - m.back, m.mid, m.from_user, d.data, m.idem_key, $9::timestamptz
+  FROM unnest($3::text[], $4::bigint[], $5::uuid[], $6::text[], $8::varchar[]) WITH ORDINALITY AS m(channel, back, mid, from_user, idem_key, i)
+  JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS d(data, i) ON d.i = m.i
   JOIN b ON b.channel = m.channel${trim ? ' WHERE m.back < $10::bigint' : ''}
   RETURNING 1
 )${
@@ -151,7 +153,7 @@ async function writeOnce(sql: RawSql, items: readonly PreparedAppend[], nowMs: n
     }
     if (keyOf !== undefined) batchKeys.set(keyOf, index)
     results.push(undefined)
-    fresh.push({ index, item, mid: randomUUID(), data: JSON.parse(item.json) as unknown })
+    fresh.push({ index, item, mid: newMessageId(nowMs), data: JSON.parse(item.json) as unknown })
   }
   if (fresh.length === 0) return { results: results as AppendResult[], appended: 0, trimmed: 0 }
 
@@ -171,7 +173,8 @@ async function writeOnce(sql: RawSql, items: readonly PreparedAppend[], nowMs: n
     rows.key.push(item.key ?? null)
   }
   const channels = [...added.keys()]
-  const values: unknown[] = [channels, channels.map((c) => added.get(c)), rows.channel, rows.back, rows.mid, rows.from, rows.data, rows.key, new Date(nowMs).toISOString()]
+  const data = `[${rows.data.join(',')}]`
+  const values: unknown[] = [channels, channels.map((c) => added.get(c)), rows.channel, rows.back, rows.mid, rows.from, data, rows.key, new Date(nowMs).toISOString()]
   if (maxMessages !== undefined) values.push(maxMessages)
   const streams = await sql.$queryRawUnsafe<{ channel: string; seq: bigint | string; epoch: string; inserted: bigint | string; trimmed?: bigint | string }[]>(
     maxMessages === undefined ? APPEND_PLAIN : APPEND_TRIMMING,

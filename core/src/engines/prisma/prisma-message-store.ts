@@ -18,7 +18,7 @@ export interface PrismaMessageStoreOptions {
    * keep everything. Invalid values throw `CONFIG_INVALID` from the constructor.
    */
   readonly defaultRetention?: RetentionPolicy
-  /** Most appends committed in one transaction. Default 500. */
+  /** Most appends committed in one statement. Default 1000. */
   readonly batchMaxSize?: number
   /**
    * How long an append waits for others to join its batch when no transaction is in flight
@@ -99,7 +99,7 @@ export class PrismaMessageStore implements MessageStore {
     this.#sql = rawSqlOf(options.client)
     this.#retention = checkRetention(options.defaultRetention ?? {}, 'defaultRetention')
     this.#batches = new BatchQueue({
-      maxSize: checkInteger(options.batchMaxSize ?? 500, 'batchMaxSize', 1),
+      maxSize: checkInteger(options.batchMaxSize ?? 1_000, 'batchMaxSize', 1),
       maxWaitMs: checkInteger(options.batchMaxWaitMs ?? 0, 'batchMaxWaitMs', 0),
       commit: (items) => this.#commit(items),
     })
