@@ -110,12 +110,15 @@ ${c && c.step !== null ? `Compared at ${int(c.step)} deliveries/s${c.allKeptUp ?
 
 function roundtripTable(results: PerTarget<RoundtripResult>, label: (t: TargetName) => string): string {
   const rows: string[][] = []
+  const database = TARGETS.some(t => results[t]?.steps.some(s => s.databaseCores !== undefined))
   for (const t of TARGETS) {
     for (const s of results[t]?.steps ?? []) {
-      rows.push([label(t), int(s.offered), int(s.acked), num(s.p50Ms, 1), num(s.p99Ms, 1), int(s.refused), num(s.serverCpuPerPublishUs, 1), num(s.serverCores, 2), num(s.loadCores, 2), s.held ? 'yes' : '**no**'])
+      const cores = [num(s.serverCores, 2), num(s.loadCores, 2), ...(database ? [s.databaseCores === undefined ? '—' : num(s.databaseCores, 2)] : [])]
+      rows.push([label(t), int(s.offered), int(s.acked), num(s.p50Ms, 1), num(s.p99Ms, 1), int(s.refused), num(s.serverCpuPerPublishUs, 1), ...cores, s.held ? 'yes' : '**no**'])
     }
   }
-  return table(['Target', 'Offered publishes/s', 'Acknowledged/s', 'p50 ms', 'p99 ms', 'Refused', 'Server CPU µs/publish', 'Server cores', 'Load-gen cores', 'Held'], rows)
+  const headers = ['Target', 'Offered publishes/s', 'Acknowledged/s', 'p50 ms', 'p99 ms', 'Refused', 'Server CPU µs/publish', 'Server cores', 'Load-gen cores', ...(database ? ['PostgreSQL cores'] : []), 'Held']
+  return table(headers, rows)
 }
 
 function roundtrip(r: BenchResults): string {

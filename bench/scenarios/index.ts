@@ -11,7 +11,7 @@ import { runFanout, startFanoutGroups, type FanoutGroups, type FanoutResult } fr
 import { runIdleMemory, runMaxConnections, type IdleMemoryResult } from './memory.js'
 import { runPgFloor } from './pg-floor.js'
 import { runRoundtrip, type RoundtripResult } from './roundtrip.js'
-import { DATABASE_URL, createSchema, dropSchema } from './services.js'
+import { DATABASE_URL, createSchema, dropSchema, postgresServerPid } from './services.js'
 import { runTwoNodes } from './two-nodes.js'
 
 type Results = Omit<BenchResults, 'summary' | 'targets'>
@@ -99,7 +99,11 @@ async function roundtripRuns(
   try {
     const target = await startTarget('switchboard', { switchboard: { engines: 'prisma', databaseUrl: DATABASE_URL, schema }, label: 'switchboard-prisma' })
     try {
-      persisted.switchboard = await runRoundtrip({ target: 'switchboard', url: target.url, serverPids: [target.pid], persisted: true, ...settings }, group)
+      const postgres = await postgresServerPid()
+      persisted.switchboard = await runRoundtrip(
+        { target: 'switchboard', url: target.url, serverPids: [target.pid], persisted: true, ...(postgres === undefined ? {} : { sidecarPids: [postgres] }), ...settings },
+        group,
+      )
       log(`switchboard persisted: ${describe(persisted.switchboard)}`)
     } finally {
       await target.child.stop()

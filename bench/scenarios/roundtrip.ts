@@ -20,6 +20,8 @@ export interface RoundtripStep {
   serverCpuPerPublishUs: number
   serverCores: number
   loadCores: number
+  /** CPU of the database server's process tree (PostgreSQL, persisted runs on this machine), in cores. */
+  databaseCores?: number
   /** acked ≥ 95% of offered, p99 ≤ {@link HELD_P99_MS}, refusals ≤ 1%. */
   held: boolean
 }
@@ -39,6 +41,8 @@ export interface RoundtripRun {
   windowMs: number
   /** Load worker processes. Default 2. */
   workers?: number
+  /** Processes measured apart from the server (the PostgreSQL server's tree), reported as `databaseCores`. */
+  sidecarPids?: number[]
 }
 
 /** What one round-trip run measured. */
@@ -75,7 +79,7 @@ export async function runRoundtrip(run: RoundtripRun, shared?: LoadGroup): Promi
     for (const offered of run.steps) {
       await group.publish({ rate: offered, rooms, ack: true })
       await sleep(run.warmupMs)
-      const window = await measureWindow(run.serverPids, [group], run.windowMs)
+      const window = await measureWindow(run.serverPids, [group], run.windowMs, run.sidecarPids)
       await group.stopPublish()
       const w = window.groups[0]!
       const seconds = window.ms / 1000
@@ -90,6 +94,7 @@ export async function runRoundtrip(run: RoundtripRun, shared?: LoadGroup): Promi
         serverCpuPerPublishUs: w.acks > 0 ? round(window.serverCpuMicros / w.acks, 2) : 0,
         serverCores: round(window.serverCpuMicros / 1e6 / seconds),
         loadCores: round(w.cpuMicros / 1e6 / seconds),
+        ...(run.sidecarPids?.length ? { databaseCores: round(window.sidecarCpuMicros / 1e6 / seconds) } : {}),
         held: acked >= 0.95 * offered && p99 <= HELD_P99_MS && w.refused <= 0.01 * w.sent,
       }
       steps.push(step)

@@ -1,3 +1,4 @@
+import { readStat } from '../lib/proc-stat.js'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { Redis } from 'ioredis'
@@ -63,6 +64,21 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
     } while (cursor !== '0')
   } finally {
     redis.disconnect()
+  }
+}
+
+/**
+ * The pid of the PostgreSQL server's postmaster (the parent of this connection's backend), for
+ * reading the CPU of the whole server (its tree); undefined when it is not on this machine.
+ */
+export async function postgresServerPid(): Promise<number | undefined> {
+  try {
+    const { rows } = await sql<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    const backend = rows[0]?.pid
+    const postmaster = backend === undefined ? undefined : readStat(backend)?.ppid
+    return postmaster !== undefined && postmaster > 1 ? postmaster : undefined
+  } catch {
+    return undefined
   }
 }
 

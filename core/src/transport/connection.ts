@@ -65,6 +65,8 @@ export class Connection implements Session {
    */
   sentCloseCode: number | undefined
   /** Timers owned by the connection (auth deadline, grace after token expiry, close deadline); a fixed-shape record, smaller than a Map. */
+  /** Whether the socket is corked until the end of this turn (see `writeCoalesced`). */
+  private corked = false
   readonly timers: Record<ConnectionTimer, NodeJS.Timeout | undefined> = { auth: undefined, grace: undefined, close: undefined }
 
   constructor(
@@ -97,7 +99,7 @@ export class Connection implements Session {
         this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer')
         return false
       }
-      raw.write(bytes)
+      this.writeCoalesced(raw, bytes)
       return true
     }
     return this.write(frame.encoded(this.codec))
@@ -194,7 +196,7 @@ export class Connection implements Session {
     }
     const raw = this.rawSocket()
     // Header and payload in one buffer and one write, as sendPrepared does (ws would cork two).
-    if (raw) raw.write(wsFrame(data, this.codec.binary))
+    if (raw) this.writeCoalesced(raw, wsFrame(data, this.codec.binary))
     else this.socket.send(data, { binary: this.codec.binary })
     return true
   }
@@ -204,9 +206,32 @@ export class Connection implements Session {
    * open and compression is off (without compression `ws` writes its frames straight to the
    * socket too, so direct writes keep their order with `ws`'s own control frames).
    */
-  private rawSocket(): { write(data: Buffer): boolean } | undefined {
+  private rawSocket(): RawSocket | undefined {
     if (this.options.perMessageDeflate || this.socket.readyState !== 1) return undefined
-    return (this.socket as unknown as { _socket?: { write(data: Buffer): boolean } })._socket
+    return (this.socket as unknown as { _socket?: RawSocket })._socket
+  }
+
+  /**
+   * Writes `bytes` with the socket corked until the end of the current turn of the event loop
+   * (`process.nextTick`, after every promise of the turn has run): frames sent to one
+   * connection in one turn — a batch commit releasing many publishes, a fan-out of several
+   * messages — leave in one `writev` instead of one syscall each.
+   */
+  private writeCoalesced(raw: RawSocket, bytes: Buffer): void {
+    if (!this.corked) {
+      this.corked = true
+      raw.cork()
+      corkedThisTurn.push(this)
+      if (corkedThisTurn.length === 1) process.nextTick(uncorkAll)
+    }
+    raw.write(bytes)
+  }
+
+  /** Ends this turn's coalescing (see `writeCoalesced`). */
+  uncork(): void {
+    if (!this.corked) return
+    this.corked = false
+    ;(this.socket as unknown as { _socket?: RawSocket })._socket?.uncork()
   }
 }
 
@@ -219,4 +244,21 @@ function fireTimer(connection: Connection, name: ConnectionTimer, fn: (connectio
 /** The close deadline passed: cut the connection off. */
 function terminateSocket(connection: Connection): void {
   connection.socket.terminate()
+}
+
+/** The TCP socket under `ws`, as the send path uses it. */
+interface RawSocket {
+  write(data: Buffer): boolean
+  cork(): void
+  uncork(): void
+}
+
+/** Connections whose socket was corked in this turn of the event loop. */
+let corkedThisTurn: Connection[] = []
+
+/** Uncorks every socket corked in this turn: their frames leave, one `writev` each. */
+function uncorkAll(): void {
+  const connections = corkedThisTurn
+  corkedThisTurn = []
+  for (const connection of connections) connection.uncork()
 }
