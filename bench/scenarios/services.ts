@@ -72,13 +72,18 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
  * reading the CPU of the whole server (its tree); undefined when it is not on this machine.
  */
 export async function postgresServerPid(): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: DATABASE_URL })
   try {
-    const { rows } = await sql<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    await client.connect()
+    // Read while connected: the backend exits with its connection.
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
     const backend = rows[0]?.pid
     const postmaster = backend === undefined ? undefined : readStat(backend)?.ppid
     return postmaster !== undefined && postmaster > 1 ? postmaster : undefined
   } catch {
     return undefined
+  } finally {
+    await client.end().catch(() => {})
   }
 }
 
