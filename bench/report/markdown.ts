@@ -154,7 +154,11 @@ function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undef
     const first = sb.steps[0]
     return `Switchboard held **no persisted rate** in this run${first ? ` (at the first step, ${int(first.offered)}/s offered: ${int(first.acked)}/s acknowledged, p99 ${num(first.p99Ms, 1)} ms)` : ''}.`
   }
-  return `Switchboard held **${int(sb.highestHeld)} persisted publishes/s** with p99 ${num(sb.p99AtHighestMs, 1)} ms${floor ? `, ${x(div(sb.highestHeld, floor))} the bare \`pg\` floor` : ''}.`
+  const held = `Switchboard held **${int(sb.highestHeld)} persisted publishes/s** with p99 ${num(sb.p99AtHighestMs, 1)} ms${floor ? `, ${x(div(sb.highestHeld, floor))} the bare \`pg\` floor` : ''}.`
+  const missed = sb.steps.find(s => !s.held)
+  if (!missed) return held
+  const busy = [`the Switchboard server ${num(missed.serverCores, 2)}`, `the load generator ${num(missed.loadCores, 2)}`, ...(missed.databaseCores === undefined ? [] : [`PostgreSQL ${num(missed.databaseCores, 2)}`])]
+  return `${held} At the first rate not held (${int(missed.offered)}/s offered, ${int(missed.acked)}/s acknowledged, p99 ${num(missed.p99Ms, 1)} ms) the cores in use were: ${busy.join(', ')}.`
 }
 
 function memory(r: BenchResults): string {
@@ -181,7 +185,8 @@ Authenticated connections (Switchboard \`connect\` with an HS256 JWT from \`sign
 auth middleware verifying the same JWT; the bare server has no authentication), each subscribed to
 two channels (a room shared by 1% of the connections and a channel of its own), then idle. Per
 connection: the growth of the server's RSS, and of its V8 heap after a full GC, from before the
-first connection. The load generator needs several processes for these counts (each process may
+first connection. RSS is read once it settled after that GC (the least of five readings 200 ms
+apart, before and after, for every target alike: the heap gives pages back over a moment). The load generator needs several processes for these counts (each process may
 open 20,000 files).
 
 ${table(['Target', 'Connections', 'Server counted', 'RSS/conn', 'Heap/conn (after GC)', 'External/conn', 'RSS ÷ ws', 'RSS ÷ Socket.IO', 'Kernel TCP buffers/conn', 'Connect time'], rows)}`
