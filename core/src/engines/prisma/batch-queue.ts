@@ -84,19 +84,42 @@ export class BatchQueue<I, R> {
     })
   }
 
-  /** Commits batches until the queue is empty. Never rejects: errors go to each batch's items. */
+  /**
+   * Commits batches until the queue is empty. Never rejects: errors go to each batch's items.
+   * When a batch ends, the next one (what was queued meanwhile) is sent before the ended one's
+   * items are answered: their callers' work then runs while the database already has the next
+   * batch, rather than before it is sent.
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#options.maxSize)
-      try {
-        const results = await this.#options.commit(batch.map((waiting) => waiting.item))
-        batch.forEach((waiting, i) => {
-          if (i < results.length) waiting.resolve(results[i] as R)
-          else waiting.reject(new SwitchboardError('INTERNAL', 'The batch returned no result for an item.'))
-        })
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error)
-      }
+    let batch = this.#queue.splice(0, this.#options.maxSize)
+    let committing = this.#commit(batch)
+    while (batch.length > 0) {
+      const outcome = await committing
+      const next = this.#queue.splice(0, this.#options.maxSize)
+      if (next.length > 0) committing = this.#commit(next)
+      this.#answer(batch, outcome)
+      batch = next
     }
+  }
+
+  /** Runs `commit` for a batch; never rejects (the outcome carries the error). */
+  async #commit(batch: Waiting<I, R>[]): Promise<{ ok: true; results: R[] } | { ok: false; error: unknown }> {
+    try {
+      return { ok: true, results: await this.#options.commit(batch.map((waiting) => waiting.item)) }
+    } catch (error) {
+      return { ok: false, error }
+    }
+  }
+
+  /** Settles every item of a committed (or failed) batch. */
+  #answer(batch: Waiting<I, R>[], outcome: { ok: true; results: R[] } | { ok: false; error: unknown }): void {
+    if (!outcome.ok) {
+      for (const waiting of batch) waiting.reject(outcome.error)
+      return
+    }
+    batch.forEach((waiting, i) => {
+      if (i < outcome.results.length) waiting.resolve(outcome.results[i] as R)
+      else waiting.reject(new SwitchboardError('INTERNAL', 'The batch returned no result for an item.'))
+    })
   }
 }
