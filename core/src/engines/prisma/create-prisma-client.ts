@@ -53,16 +53,25 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
 
 /**
  * The raw-SQL surface of `client`: for a client from {@link createPrismaClient}, its `pg` pool
- * queried directly (one round trip per statement, without the Prisma client's per-query work;
+ * queried directly with named (prepared) statements (one round trip per statement, parsed and
+ * planned once per connection, without the Prisma client's per-query work;
  * `int8` values come back as strings, which every reader converts with `toSafeNumber`); for any
  * other client, the client itself.
  */
 export function rawSqlOf(client: PrismaClient): RawSql {
   const pool = pools.get(client)
   if (pool === undefined) return client
+  // Each distinct statement text gets a name: every pooled connection parses and plans it once
+  // (a prepared statement) instead of on every call. The store's texts are a small fixed set.
+  const names = new Map<string, string>()
+  const named = (text: string, values: unknown[]): pg.QueryConfig => {
+    let name = names.get(text)
+    if (name === undefined) names.set(text, (name = `switchboard_${names.size + 1}`))
+    return { name, text, values }
+  }
   return {
-    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]): Promise<T> => (await pool.query(query, values)).rows as T,
-    $executeRawUnsafe: async (query: string, ...values: unknown[]): Promise<number> => (await pool.query(query, values)).rowCount ?? 0,
+    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]): Promise<T> => (await pool.query(named(query, values))).rows as T,
+    $executeRawUnsafe: async (query: string, ...values: unknown[]): Promise<number> => (await pool.query(named(query, values))).rowCount ?? 0,
   }
 }
 
