@@ -67,6 +67,8 @@ export class Connection implements Session {
   /** Timers owned by the connection (auth deadline, grace after token expiry, close deadline); a fixed-shape record, smaller than a Map. */
   /** Whether the socket is corked until the end of this turn (see `writeCoalesced`). */
   private corked = false
+  /** The turn of the event loop of the last write (see `writeCoalesced`). */
+  private lastWriteTurn = -1
   readonly timers: Record<ConnectionTimer, NodeJS.Timeout | undefined> = { auth: undefined, grace: undefined, close: undefined }
 
   constructor(
@@ -212,17 +214,19 @@ export class Connection implements Session {
   }
 
   /**
-   * Writes `bytes` with the socket corked until the end of the current turn of the event loop
-   * (`process.nextTick`, after every promise of the turn has run): frames sent to one
-   * connection in one turn — a batch commit releasing many publishes, a fan-out of several
-   * messages — leave in one `writev` instead of one syscall each.
+   * Writes `bytes`. The first frame of a turn of the event loop goes out at once; from a second
+   * one on, the socket is corked until the end of the turn (`process.nextTick`, after every
+   * promise of the turn has run), so frames sent to one connection in one turn — a batch commit
+   * releasing many publishes, a fan-out of several messages — leave in one `writev` instead of
+   * one syscall each, and a lone frame pays nothing for it.
    */
   private writeCoalesced(raw: RawSocket, bytes: Buffer): void {
-    if (!this.corked) {
+    const turn = currentTurn()
+    if (this.lastWriteTurn !== turn) this.lastWriteTurn = turn
+    else if (!this.corked) {
       this.corked = true
       raw.cork()
       corkedThisTurn.push(this)
-      if (corkedThisTurn.length === 1) process.nextTick(uncorkAll)
     }
     raw.write(bytes)
   }
@@ -256,8 +260,23 @@ interface RawSocket {
 /** Connections whose socket was corked in this turn of the event loop. */
 let corkedThisTurn: Connection[] = []
 
-/** Uncorks every socket corked in this turn: their frames leave, one `writev` each. */
-function uncorkAll(): void {
+/** Turns of the event loop that wrote something, counted; `turnOpen` while one is running. */
+let turns = 0
+let turnOpen = false
+
+/** The number of the current turn (one that writes), opening it: its end is `endTurn`. */
+function currentTurn(): number {
+  if (!turnOpen) {
+    turnOpen = true
+    process.nextTick(endTurn)
+  }
+  return turns
+}
+
+/** The turn ends: uncork every socket corked in it (their frames leave, one `writev` each). */
+function endTurn(): void {
+  turns += 1
+  turnOpen = false
   const connections = corkedThisTurn
   corkedThisTurn = []
   for (const connection of connections) connection.uncork()
