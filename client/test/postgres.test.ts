@@ -44,6 +44,18 @@ t.test('postgres › sockets killed, then the node restarted on the same databas
   const results: PublishResult[] = await within(Promise.all(range(N).map(i => out.publish({ text: `m${i}`, n: i }))), 45_000, 'every publish')
   await inbox.waitFor(N, 30_000)
   await restarted
+  // Every message may have reached alice before she noticed the restart: wait for her resume.
+  await within(
+    new Promise<void>(resolve => {
+      const check = (): void => {
+        if (recoveries.length >= 3) resolve()
+      }
+      check()
+      room.on('subscribed', check)
+    }),
+    30_000,
+    'the resume after the restart',
+  )
   t.equal(pending.length, 2, 'killed once, restarted once')
   t.ok(pending[0]! > 0, `publishes were in flight at the kill (unanswered at the kill and at the restart: ${pending.join(', ')})`)
   t.same(recoveries, [false, true, true], 'both resumes recovered from PostgreSQL')

@@ -16,10 +16,19 @@ async function pair(t: Test, url: string, channel: string, onMessage: (count: nu
   const inbox: Inbox = new Inbox(received, (): void => onMessage(inbox.messages.length))
   const recoveries: boolean[] = []
   received.on('subscribed', e => recoveries.push(e.recovered))
+  /** Resolves once the channel has been `subscribed` `n` times (the first subscribe included). */
+  const subscribedTimes = (n: number): Promise<void> =>
+    new Promise(resolve => {
+      const check = (): void => {
+        if (recoveries.length >= n) resolve()
+      }
+      check()
+      received.on('subscribed', check)
+    })
   subscriber.connect()
   publisher.connect()
   await received.subscribe()
-  return { subscriber, publisher, inbox, recoveries, out: publisher.channel(channel) }
+  return { subscriber, publisher, inbox, recoveries, subscribedTimes, out: publisher.channel(channel) }
 }
 
 /** Checks the stream the subscriber saw: seqs 1..N, each text once, matching what the publishes resolved with. */
@@ -45,7 +54,7 @@ t.test('reconnect › sockets killed mid-stream: the handler sees every message 
   // Drop every open connection (no close frame) a third of the way through, and again once the
   // subscriber has resumed and half the stream is through. Handlers run back to back in one turn
   // of the event loop, so the second kill waits for the resume rather than for a count alone.
-  const { subscriber, publisher, inbox, recoveries, out } = await pair(t, node.url, 'room:kill', count => {
+  const { subscriber, publisher, inbox, recoveries, subscribedTimes, out } = await pair(t, node.url, 'room:kill', count => {
     if (kills.length === 0 && count >= 100) kill()
     else if (kills.length === 1 && recoveries.length === 2 && count >= 150) kill()
   })
@@ -54,6 +63,8 @@ t.test('reconnect › sockets killed mid-stream: the handler sees every message 
   publisher.on('state', c => c.state === 'reconnecting' && reconnects.push(`bob:${c.reason}:${c.closeCode}`))
   const results = await within(Promise.all(range(N).map(i => out.publish({ text: `m${i}`, n: i }))), 30_000, 'every publish')
   await inbox.waitFor(N)
+  // Every message may have reached the subscriber before it noticed the second kill: wait for its resume.
+  await within(subscribedTimes(3), 30_000, 'the resume after the second kill')
   t.equal(kills.length, 2, 'killed twice')
   t.equal(kills[0], 2, 'the first kill dropped both connections')
   t.ok(pendingAtKill[0]! > 0, `publishes were unanswered at the first kill (${pendingAtKill.join(', ')} at each kill)`)
