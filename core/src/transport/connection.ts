@@ -65,11 +65,11 @@ export class Connection implements Session {
    */
   sentCloseCode: number | undefined
   /** Timers owned by the connection (auth deadline, grace after token expiry, close deadline); a fixed-shape record, smaller than a Map. */
+  readonly timers: Record<ConnectionTimer, NodeJS.Timeout | undefined> = { auth: undefined, grace: undefined, close: undefined }
   /** Whether the socket is corked until the end of this turn (see `writeCoalesced`). */
   private corked = false
   /** The turn of the event loop of the last write (see `writeCoalesced`). */
   private lastWriteTurn = -1
-  readonly timers: Record<ConnectionTimer, NodeJS.Timeout | undefined> = { auth: undefined, grace: undefined, close: undefined }
 
   constructor(
     readonly id: string,

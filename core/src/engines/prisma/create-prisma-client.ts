@@ -18,6 +18,21 @@ export interface CreatePrismaClientOptions extends PostgresConnectionOptions {
 /** For clients made here: resolves once every socket their pool opened has closed. */
 const socketsClosed = new WeakMap<PrismaClient, () => Promise<void>>()
 
+/**
+ * Each distinct statement text's name, one for the whole process: every pooled connection
+ * parses and plans a statement once (a prepared statement) instead of on every call, and a name
+ * always stands for the same text, whichever store or pool uses it (`pg` refuses a name reused
+ * for another text on one connection). The store's texts are a small fixed set.
+ */
+const statementNames = new Map<string, string>()
+
+/** `text` with `values` as a named (prepared) statement. */
+function named(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text)
+  if (name === undefined) statementNames.set(text, (name = `switchboard_${statementNames.size + 1}`))
+  return { name, text, values }
+}
+
 /** For clients made here: their `pg` pool, which the store's hot paths query directly. */
 const pools = new WeakMap<PrismaClient, pg.Pool>()
 
@@ -61,14 +76,6 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
 export function rawSqlOf(client: PrismaClient): RawSql {
   const pool = pools.get(client)
   if (pool === undefined) return client
-  // Each distinct statement text gets a name: every pooled connection parses and plans it once
-  // (a prepared statement) instead of on every call. The store's texts are a small fixed set.
-  const names = new Map<string, string>()
-  const named = (text: string, values: unknown[]): pg.QueryConfig => {
-    let name = names.get(text)
-    if (name === undefined) names.set(text, (name = `switchboard_${names.size + 1}`))
-    return { name, text, values }
-  }
   return {
     $queryRawUnsafe: async <T>(query: string, ...values: unknown[]): Promise<T> => (await pool.query(named(query, values))).rows as T,
     $executeRawUnsafe: async (query: string, ...values: unknown[]): Promise<number> => (await pool.query(named(query, values))).rowCount ?? 0,

@@ -182,6 +182,24 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     t.equal(store.stats().trimmed, 4)
   })
 
+  t.test('prepared statements › stores sharing one client use statements in any order without clashing', async (t) => {
+    const client = createPrismaClient({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 1 })
+    const first = new PrismaMessageStore({ client, now: () => clock, disconnectOnClose: false })
+    const second = new PrismaMessageStore({ client, now: () => clock })
+    t.teardown(async () => {
+      await first.close()
+      await second.close()
+    })
+    const ch = channel('shared-client')
+    // One pooled connection, so both stores' statements meet on it, first used in opposite orders.
+    t.same(await first.range(ch, 0, 10), [])
+    t.match(await second.append({ channel: ch, from: 'alice', data: 1, key: 'k' }), { message: { seq: 1 }, duplicate: false })
+    t.match(await first.append({ channel: ch, from: 'bob', data: 2 }), { message: { seq: 2 } })
+    t.same((await second.range(ch, 0, 10)).map((m) => m.seq), [1, 2])
+    t.match(await first.append({ channel: ch, from: 'alice', data: 1, key: 'k' }), { message: { seq: 1 }, duplicate: true })
+    t.equal(await second.cursor(ch, 'alice'), 0)
+  })
+
   t.test('close › commits appends already queued, then rejects new calls', async (t) => {
     const store = node(t)
     const reader = node(t)
