@@ -129,9 +129,22 @@ export class SubscriptionTable {
     return true
   }
 
-  /** Publishes a frame to every node's subscribers of `channel` (this node's too), encoded once. */
+  /**
+   * Publishes a frame to every node's subscribers of `channel` (this node's too), encoded once;
+   * not even encoded when the broker knows nobody is subscribed (see `Broker.hasSubscribers`).
+   */
   publish(channel: string, frame: ServerFrame): Promise<void> {
+    if (this.broker.hasSubscribers?.(channel) === false) return Promise.resolve()
     return this.broker.publish(channel, JSON.stringify(frame))
+  }
+
+  /**
+   * Publishes `message` as a `message` frame (see {@link publish}); returns nothing, and builds
+   * no frame, when the broker knows nobody is subscribed to its channel.
+   */
+  publishMessage(message: StoredMessage): Promise<void> | undefined {
+    if (this.broker.hasSubscribers?.(message.channel) === false) return undefined
+    return this.broker.publish(message.channel, JSON.stringify({ type: 'message', ...message }))
   }
 
   /** Sends `message` again to `user`'s connections on every node that are subscribed to its channel. */

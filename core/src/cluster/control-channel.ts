@@ -50,6 +50,7 @@ export class ControlChannel {
         return inner.ready
       },
       ...(inner.onReconnect ? { onReconnect: (listener: () => void) => inner.onReconnect!(listener) } : {}),
+      ...(inner.hasSubscribers ? { hasSubscribers: (channel: string) => inner.hasSubscribers!(channel) } : {}),
     }
   }
 

@@ -37,4 +37,11 @@ export interface Broker {
    * that never disconnects has none). Returns a function that removes the listener.
    */
   onReconnect?(listener: () => void): () => void
+  /**
+   * False when the broker knows that no node is subscribed to `channel` now, so a payload
+   * published to it would reach nobody: the hub then skips encoding and publishing it.
+   * Optional: a broker that cannot tell (the Redis one: other nodes' subscriptions live in
+   * Redis) omits it, and every payload is published.
+   */
+  hasSubscribers?(channel: string): boolean
 }

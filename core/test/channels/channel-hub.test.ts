@@ -299,3 +299,28 @@ t.test('ChannelHub › subscriptions › NOT_SUBSCRIBED, unsubscribe, TOO_MANY_S
   t.equal(alice.frames.filter(f => f.type === 'message' && f.channel === 'room:b').length, 0, 'nothing after unsubscribe')
   await alice.close()
 })
+
+t.test('ChannelHub › broadcast › nothing is encoded or sent to the broker for a channel nobody subscribes to', async t => {
+  const { MemoryBroker } = await import('../../src/engines/memory/memory-broker.js')
+  /** A real memory broker that records what reaches it. */
+  class CountingBroker extends MemoryBroker {
+    readonly published: string[] = []
+    override async publish(channel: string, payload: string): Promise<void> {
+      this.published.push(channel)
+      return super.publish(channel, payload)
+    }
+  }
+  const broker = new CountingBroker()
+  const s = await server(t, { engines: { broker } })
+  const alice = await s.connect('alice')
+  t.match(await alice.request({ type: 'publish', channel: 'room:quiet', data: { text: 'one' } }), { type: 'published', seq: 1 })
+  t.same(broker.published, [], 'no subscriber anywhere: the broker got nothing')
+  const bob = await s.connect('bob')
+  t.match(await bob.request({ type: 'subscribe', channel: 'room:quiet' }), { type: 'subscribed', seq: 1 })
+  t.match(await alice.request({ type: 'publish', channel: 'room:quiet', data: { text: 'two' } }), { type: 'published', seq: 2 })
+  const [message] = await messages(bob, 'room:quiet', 1)
+  t.match(message, { seq: 2, data: { text: 'two' } })
+  t.ok(broker.published.includes('room:quiet'), 'with a subscriber the message goes through the broker')
+  await alice.close()
+  await bob.close()
+})

@@ -42,6 +42,11 @@ export class MemoryBus {
     for (const receiver of [...receivers]) receiver(channel, payload)
   }
 
+  /** Whether any receiver is attached to `channel`. */
+  has(channel: string): boolean {
+    return this.#channels.has(channel)
+  }
+
   /** How many channels have at least one receiver (0 once everything is unsubscribed; for leak tests). */
   get channelCount(): number {
     return this.#channels.size
@@ -90,6 +95,14 @@ export class MemoryBroker implements Broker {
   async publish(channel: string, payload: string): Promise<void> {
     if (this.#closed) throw new SwitchboardError('CLOSED')
     this.#bus.dispatch(channel, payload)
+  }
+
+  /**
+   * Whether any broker on the bus is subscribed to `channel`. True after `close()`, so that a
+   * publish is still attempted and rejects with `CLOSED`.
+   */
+  hasSubscribers(channel: string): boolean {
+    return this.#closed || this.#bus.has(channel)
   }
 
   /** Subscribes this broker to `channel` (idempotent; in effect on return). Rejects with `CLOSED` after `close()`. */
