@@ -10,7 +10,7 @@ import { SwitchboardError } from '../errors.js'
 import { replay } from '../delivery/catch-up.js'
 import { PublishPipeline } from '../delivery/publish-pipeline.js'
 import { deadlineOf, type TaskDeadline } from '../dispatch/dispatch-pool.js'
-import { DEFAULT_HISTORY_LIMIT, type ChannelFrame, type SubscribeFrame } from '../protocol/frames.js'
+import { DEFAULT_HISTORY_LIMIT, type ChannelFrame, type PublishFrame, type SubscribeFrame } from '../protocol/frames.js'
 import type { Session } from '../transport/session.js'
 import type { ChannelLayer } from './channel-layer.js'
 import { ChannelRegistry, type ResolvedChannel } from './channel-registry.js'
@@ -174,8 +174,32 @@ export class ChannelHub implements ChannelLayer {
     return this.table.count(channel)
   }
 
-  async handle(frame: ChannelFrame, session: Session, deadline: TaskDeadline): Promise<void> {
-    const resolved = this.registry.resolve(frame.channel)
+  handle(frame: ChannelFrame, session: Session, deadline: TaskDeadline): Promise<void> {
+    let resolved: ResolvedChannel
+    try {
+      resolved = this.registry.resolve(frame.channel)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    // The hot path, kept apart: one async frame per publish, not two.
+    if (frame.type === 'publish') return this.publishFrame(frame, resolved, session, deadline)
+    return this.handleOther(frame, resolved, session)
+  }
+
+  /** A client's `publish`: authorize, run the pipeline (the reply goes out once stored), then the after-publish work. */
+  private async publishFrame(frame: PublishFrame, resolved: ResolvedChannel, session: Session, deadline: TaskDeadline): Promise<void> {
+    const allowed = resolved.definition.authorize.publish({ channel: resolved.name, params: resolved.params, user: session.user, session })
+    // A rule answering synchronously (the usual case) costs no await.
+    if (allowed !== true && (allowed === false || (await allowed) !== true)) throw forbidden(resolved.name)
+    const outcome = await this.pipeline.publish({ resolved, data: frame.data, from: session.user, session, deadline, key: frame.key }, ({ message }) => {
+      // Past the deadline the client was already answered TIMEOUT (outcome unknown): one reply per frame.
+      if (!deadline.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
+    })
+    const after = this.afterPublish(resolved, outcome.message, outcome.duplicate)
+    if (after !== undefined) await after
+  }
+
+  private async handleOther(frame: Exclude<ChannelFrame, PublishFrame>, resolved: ResolvedChannel, session: Session): Promise<void> {
     switch (frame.type) {
       case 'subscribe':
         return this.subscribe(frame, resolved, session)
@@ -184,18 +208,6 @@ export class ChannelHub implements ChannelLayer {
         await this.leave(session, resolved)
         session.send({ type: 'unsubscribed', id: frame.id, channel: frame.channel })
         return
-      case 'publish': {
-        await this.authorize(resolved.definition.authorize.publish, resolved, session)
-        const outcome = await this.pipeline.publish(
-          { resolved, data: frame.data, from: session.user, session, deadline, ...(frame.key === undefined ? {} : { key: frame.key }) },
-          ({ message }) => {
-            // Past the deadline the client was already answered TIMEOUT (outcome unknown): one reply per frame.
-            if (!deadline.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
-          },
-        )
-        await this.afterPublish(resolved, outcome.message, outcome.duplicate)
-        return
-      }
       case 'ack':
         if (!session.subscriptions.has(frame.channel)) throw notSubscribed(frame.channel)
         if (resolved.definition.persist && resolved.definition.delivery === 'at-least-once') {
@@ -233,7 +245,7 @@ export class ChannelHub implements ChannelLayer {
       data,
       from: options.from ?? 'system',
       deadline: deadlineOf(options.signal),
-      ...(options.key === undefined ? {} : { key: options.key }),
+      key: options.key,
     })
     await this.afterPublish(resolved, message, duplicate)
     return { channel, seq: message.seq, epoch: message.epoch, mid: message.mid, duplicate }
@@ -274,14 +286,22 @@ export class ChannelHub implements ChannelLayer {
     void run.finally(() => this.published.delete(run))
   }
 
-  /** At-least-once: schedule the recipients' first redelivery checks (a failure is repaired by the rebuild). */
-  private async afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> {
+  /**
+   * Counts the publish, starts `onPublished`, and on at-least-once channels schedules the
+   * recipients' first redelivery checks (a failure is repaired by the rebuild). Returns a
+   * promise only when there is something to wait for.
+   */
+  private afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> | undefined {
     const { definition } = resolved
     if (!duplicate) this.deps.metrics.countPublish(definition.namespace)
     if (!duplicate && definition.onPublished) this.runPublished(resolved, message)
     // Redelivery checks are scheduled again for a repeat too (the first may have failed before it); they are idempotent.
-    if (definition.delivery !== 'at-least-once' || !definition.recipients) return
-    const recipients = definition.recipients({ params: resolved.params, from: message.from })
+    if (definition.delivery !== 'at-least-once' || !definition.recipients) return undefined
+    return this.scheduleRedelivery(resolved, message)
+  }
+
+  private async scheduleRedelivery(resolved: ResolvedChannel, message: StoredMessage): Promise<void> {
+    const recipients = resolved.definition.recipients!({ params: resolved.params, from: message.from })
     try {
       await this.redeliverer.delivered(message, recipients)
     } catch (err) {
@@ -379,8 +399,12 @@ export class ChannelHub implements ChannelLayer {
 
   private async authorize(rule: Authorizer<Record<string, string>>, resolved: ResolvedChannel, session: Session): Promise<void> {
     const allowed = await rule({ channel: resolved.name, params: resolved.params, user: session.user, session })
-    if (allowed !== true) throw new SwitchboardError('FORBIDDEN', `Not allowed on "${resolved.name}".`)
+    if (allowed !== true) throw forbidden(resolved.name)
   }
+}
+
+function forbidden(channel: string): SwitchboardError {
+  return new SwitchboardError('FORBIDDEN', `Not allowed on "${channel}".`)
 }
 
 function notSubscribed(channel: string): SwitchboardError {

@@ -65,12 +65,13 @@ export class PublishPipeline {
     }
     request.deadline.throwIfAborted()
     const outcome = definition.persist
-      ? await this.store.append({ channel: resolved.name, from, data, ...(request.key === undefined ? {} : { key: request.key }) })
+      ? await this.store.append({ channel: resolved.name, from, data, key: request.key })
       : { message: await this.ephemeral(resolved.name, from, data), duplicate: false }
     committed(outcome)
     // A repeated key is usually a retry after a lost reply or an INTERNAL/TIMEOUT answer, whose
     // broadcast may never have happened: send it again. Receivers drop seqs they already have.
-    await this.table.publish(resolved.name, { type: 'message', ...outcome.message })
+    const sent = this.table.publishMessage(outcome.message)
+    if (sent !== undefined) await sent
     return outcome
   }
 

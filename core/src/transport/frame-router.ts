@@ -142,7 +142,8 @@ export class FrameRouter {
     state.busy = false
   }
 
-  private async handle(connection: Connection, frame: ClientFrame, deadline: TaskDeadline): Promise<void> {
+  /** Runs one frame as a dispatch task. Not async itself (the channel layer's promise is returned as is); the pool turns a throw into a rejection. */
+  private handle(connection: Connection, frame: ClientFrame, deadline: TaskDeadline): Promise<void> | void {
     if (connection.closed) return
     switch (frame.type) {
       case 'connect':
