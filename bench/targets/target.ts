@@ -34,7 +34,8 @@ const ENTRIES: Record<TargetName, string> = {
  * after a full GC) and resolves once it listens.
  */
 export async function startTarget(name: TargetName, options: StartTargetOptions = {}): Promise<RunningTarget> {
-  const flags = ['--expose-gc']
+  // BENCH_SERVER_NODE_FLAGS: more flags for every server alike, e.g. `--perf-basic-prof` to read `perf record` samples of JIT code.
+  const flags = ['--expose-gc', ...(process.env['BENCH_SERVER_NODE_FLAGS']?.split(/\s+/).filter(Boolean) ?? [])]
   const profDir = options.cpuProfDir ?? process.env['BENCH_CPU_PROF']
   // One folder per server: V8 writes a profile per thread (tsx's loader runs in a worker thread).
   if (profDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profDir}/${options.label ?? name}-${Date.now()}`)
