@@ -5,6 +5,7 @@ import { TARGETS, type TargetName } from '../targets/target-config.js'
 import { div, int, kb, num, size, table, x } from './format.js'
 import { DEFAULT_HEARTBEAT_MS, KERNEL_BYTES_PER_IDLE_SOCKET, project } from './projection.js'
 import type { BenchResults, PerTarget } from './results.js'
+import { PERSISTED_TARGET_PER_S } from './summary.js'
 
 const NAMES: Record<TargetName, string> = { ws: 'bare ws', socketio: 'Socket.IO', switchboard: 'Switchboard' }
 
@@ -145,7 +146,9 @@ Highest rate held: ${TARGETS.map(t => `${NAMES[t]} ${int(ephemeral[t]?.highestHe
 ${roundtripTable(persisted, () => 'Switchboard (PostgreSQL)')}
 
 ${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT).` : ''}
-${persistedVerdict(sb, pgFloor?.rowsPerSecond)}`
+${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
+
+${persistedBudget(sb, r.machine.cores)}`
 }
 
 function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undefined): string {
@@ -159,6 +162,22 @@ function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undef
   if (!missed) return held
   const busy = [`the Switchboard server ${num(missed.serverCores, 2)}`, `the load generator ${num(missed.loadCores, 2)}`, ...(missed.databaseCores === undefined ? [] : [`PostgreSQL ${num(missed.databaseCores, 2)}`])]
   return `${held} At the first rate not held (${int(missed.offered)}/s offered, ${int(missed.acked)}/s acknowledged, p99 ${num(missed.p99Ms, 1)} ms) the cores in use were: ${busy.join(', ')}.`
+}
+
+/**
+ * Where a persisted publish's CPU went at the highest rate held (each process tree's cores ÷
+ * publishes acknowledged), and what that means for this machine: with every part as costly as
+ * measured, `cores` cores carry at most cores ÷ (sum of the parts) publishes per second.
+ */
+function persistedBudget(sb: RoundtripResult | undefined, cores: number): string {
+  const step = sb?.steps.filter(s => s.held).at(-1)
+  if (!step || step.acked <= 0 || step.databaseCores === undefined) return ''
+  const us = (busy: number): number => (busy * 1e6) / step.acked
+  const parts = { server: us(step.serverCores), load: us(step.loadCores), database: us(step.databaseCores) }
+  const total = parts.server + parts.load + parts.database
+  const target = PERSISTED_TARGET_PER_S
+  const budget = (cores * 1e6) / target
+  return `CPU per persisted publish at ${int(step.offered)}/s: the Switchboard server ${num(parts.server, 1)} µs, PostgreSQL ${num(parts.database, 1)} µs, the load generator ${num(parts.load, 1)} µs — ${num(total, 1)} µs in all, so with every part as costly as here this machine's ${cores} cores carry at most **${int((cores * 1e6) / total)} publishes/s**, busy to the last cycle. ${int(target)}/s leaves ${num(budget, 1)} µs per publish for all three together; after PostgreSQL's and the load generator's share, ${num(budget - parts.database - parts.load, 1)} µs for the server.`
 }
 
 function memory(r: BenchResults): string {
