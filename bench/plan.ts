@@ -9,10 +9,13 @@ export type ScenarioName = (typeof SCENARIOS)[number]
 /** Sizes, steps and durations of one benchmark run. */
 export interface BenchPlan {
   mode: 'full' | 'quick'
-  fanout: { roomSizes: number[]; steps: number[]; warmupMs: number; windowMs: number }
-  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number }
+  /** `passes`: each target runs every room this many times, in turns; the report keeps each step's best run (see `bestOfRuns`). */
+  fanout: { roomSizes: number[]; steps: number[]; warmupMs: number; windowMs: number; passes: number }
+  /** `persistedPasses`: the persisted run is repeated this many times; the report keeps the pass that held the most. */
+  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number; persistedPasses: number }
   memory: { connections: number }
-  catchup: { messages: number }
+  /** `runs`: replays of the same backlog, one after another; the report keeps the fastest. */
+  catchup: { messages: number; runs: number }
   maxconn: { attempts: number; heartbeatMs: number; windowMs: number; /** Starts no connection after this long (ms). */ connectBudgetMs?: number }
   twonode: {
     layouts: ClusterLayout[]
@@ -25,14 +28,14 @@ export interface BenchPlan {
   }
 }
 
-/** `npm run bench`: every scenario at full size (10–15 minutes on the 2-core machines). */
+/** `npm run bench`: every scenario at full size (12–15 minutes on the 2-core machines). */
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
-  fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000 },
+  fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, persistedPasses: 2 },
   // 19,500: the 20,000 open files of the server process, less its own files and a margin.
   memory: { connections: 19_500 },
-  catchup: { messages: 100_000 },
+  catchup: { messages: 100_000, runs: 3 },
   maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 6_000 },
   twonode: { layouts: ['one-node-memory', 'one-node-redis', 'two-nodes-redis'], roomSize: 1_000, steps: [10_000, 20_000, 40_000, 80_000], warmupMs: 1_000, windowMs: 4_000, reuseFanoutBaseline: false },
 }
@@ -41,10 +44,10 @@ export const FULL_PLAN: BenchPlan = {
 export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   // One room size: the fan-out summary ratios are then the 1,000-room figures.
-  fanout: { roomSizes: [1_000], steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 20_000], warmupMs: 300, windowMs: 1_500, pgFloorRows: 50_000 },
+  fanout: { roomSizes: [1_000], steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500, passes: 1 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 20_000], warmupMs: 300, windowMs: 1_500, pgFloorRows: 50_000, persistedPasses: 1 },
   memory: { connections: 2_000 },
-  catchup: { messages: 100_000 },
+  catchup: { messages: 100_000, runs: 1 },
   maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 3_000, connectBudgetMs: 20_000 },
   twonode: { layouts: ['one-node-memory', 'two-nodes-redis'], roomSize: 1_000, steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500, reuseFanoutBaseline: true },
 }

@@ -89,6 +89,12 @@ export async function prepareCatchup(args: CatchupArgs): Promise<PreparedCatchup
       clearTimeout(timer)
       const ms = nowMs() - start
       const used = process.cpuUsage(cpu)
+      if (closedWith === undefined) {
+        // Leave the channel again (outside the timing), so that the next run replays from seq 0 as well.
+        const leftAgain = client.expect(frame => startsWith(frame, UNSUBSCRIBED))
+        client.send(`{"type":"unsubscribe","id":5,"channel":"${channel}"}`)
+        await leftAgain
+      }
       return {
         clientCpuMicros: used.user + used.system,
         expected: args.expected,

@@ -226,14 +226,12 @@ const handlers = {
   prepareCatchup: async (args: CatchupArgs) => {
     catchup = await prepareCatchup(args)
   },
-  /** Runs the prepared catch-up and closes its client. */
-  runCatchup: async () => {
-    try {
-      return await catchup!.run()
-    } finally {
-      catchup!.close()
-      catchup = undefined
-    }
+  /** Runs the prepared catch-up once (it may run again: the client leaves the channel after each run). */
+  runCatchup: () => catchup!.run(),
+  /** Closes the catch-up client. */
+  closeCatchup: () => {
+    catchup?.close()
+    catchup = undefined
   },
   /** Terminates every connection. */
   closeAll: () => {

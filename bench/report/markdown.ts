@@ -97,7 +97,7 @@ One publisher, one room, 200-byte bodies, offered deliveries per second stepped 
 no longer keeps up (delivered < 95% of offered, or p99 > ${KEPT_UP_P99_MS} ms). Latency is publish to receive
 (the publisher's send time, carried in the body, against each receiver's clock: one monotonic
 clock on one machine). Server CPU is the server process tree's user + system time from
-\`/proc/<pid>/stat\` over the measurement window, divided by the deliveries received in it.`]
+\`/proc/<pid>/stat\` over the measurement window, divided by the deliveries received in it.${fanoutPasses(r)}`]
   for (const [roomSize, results] of Object.entries(r.fanout.byRoomSize)) {
     const c = r.fanout.comparison.find(cmp => String(cmp.roomSize) === roomSize)
     parts.push(`### Room of ${int(Number(roomSize))} subscribers
@@ -146,7 +146,7 @@ Highest rate held: ${TARGETS.map(t => `${NAMES[t]} ${int(ephemeral[t]?.highestHe
 ${roundtripTable(persisted, () => 'Switchboard (PostgreSQL)')}
 
 ${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT).` : ''}
-${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
+${(sb?.passes ?? 1) > 1 ? `The persisted run was made ${sb!.passes} times; the table shows the one that held the higher rate (then the lower p99 there).\n\n` : ''}${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
 
 ${persistedBudget(sb, r.machine.cores)}`
 }
@@ -178,6 +178,13 @@ function persistedBudget(sb: RoundtripResult | undefined, cores: number): string
   const target = PERSISTED_TARGET_PER_S
   const budget = (cores * 1e6) / target
   return `CPU per persisted publish at ${int(step.offered)}/s: the Switchboard server ${num(parts.server, 1)} µs, PostgreSQL ${num(parts.database, 1)} µs, the load generator ${num(parts.load, 1)} µs — ${num(total, 1)} µs in all, so with every part as costly as here this machine's ${cores} cores carry at most **${int((cores * 1e6) / total)} publishes/s**, busy to the last cycle. ${int(target)}/s leaves ${num(budget, 1)} µs per publish for all three together; after PostgreSQL's and the load generator's share, ${num(budget - parts.database - parts.load, 1)} µs for the server.`
+}
+
+/** How many runs each fan-out figure is the best of, when more than one. */
+function fanoutPasses(r: BenchResults): string {
+  const passes = Math.max(1, ...Object.values(r.fanout?.byRoomSize ?? {}).flatMap(perTarget => Object.values(perTarget).map(f => f?.passes ?? 1)))
+  if (passes < 2) return ''
+  return ` Each target ran every room ${passes} times, the targets taking turns (bare ws, Socket.IO, Switchboard, then again); per step the table shows the run that kept up, then the one with the lower server CPU per delivery, taken whole (its latency and cores with it), the same rule for every target: a slow spell of the shared machine then weighs on no single target's figures.`
 }
 
 function memory(r: BenchResults): string {
@@ -218,7 +225,7 @@ function catchup(r: BenchResults): string {
 
 A persisted channel (PrismaMessageStore) holds ${int(c.expected)} messages (written with one SQL statement
 beforehand, in ${int(c.prefillMs)} ms); a client resubscribes with \`since\` at seq 0 and the replay is timed
-from the \`subscribe\` frame to the last message.
+from the \`subscribe\` frame to the last message.${(c.runs?.length ?? 1) > 1 ? ` The client then leaves and replays the same backlog again, ${c.runs!.length} replays in all (${c.runs!.map(v => int(v)).join(', ')} messages/s); the figures below are the fastest one's (a long-running server has replayed before; the first replay also pays for compiling the replay path).` : ''}
 
 Replayed **${int(c.received)} of ${int(c.expected)}** messages in ${int(c.ms)} ms: **${int(c.messagesPerSecond)} messages/s**
 (\`subscribed\` after ${num(c.subscribedMs, 1)} ms, \`recovered: ${c.recovered}\`; server CPU ${num(c.serverCpuPerMessageUs, 2)} µs per message${c.closedWith ? `; **the server closed the connection with ${c.closedWith}**` : ''}).`

@@ -14,6 +14,8 @@ export interface CatchupResult extends CatchupReport {
   serverCpuPerMessageUs: number
   /** The client's CPU per replayed message, µs. */
   clientCpuPerMessageUs: number
+  /** Messages per second of every replay, in order; the other fields are the fastest one's. */
+  runs?: number[]
 }
 
 /**
@@ -21,9 +23,11 @@ export interface CatchupResult extends CatchupReport {
  * `messages` messages, written straight into the schema with one INSERT … generate_series (the
  * rows the store writes: 200-byte bodies; then ANALYZE, as autovacuum would); a client that
  * subscribed once (so the store is warm) resubscribes with `since` seq 0 and the replay is
- * timed to its last message. Server CPU covers the replay alone.
+ * timed to its last message. Server CPU covers the replay alone. With `runs` > 1 the client
+ * leaves and replays the same backlog again (a server that has replayed before, as a
+ * long-running one has), and the fastest replay is kept.
  */
-export async function runCatchup(schema: string, messages: number): Promise<CatchupResult> {
+export async function runCatchup(schema: string, messages: number, runs = 1): Promise<CatchupResult> {
   const t0 = performance.now()
   const filler = 'x'.repeat(PAYLOAD_BYTES - 20)
   await sql(`INSERT INTO streams (channel, seq) VALUES ('stored:catchup', $1)`, [messages], schema)
@@ -40,19 +44,29 @@ export async function runCatchup(schema: string, messages: number): Promise<Catc
   const group = await LoadGroup.start(1, 'catchup')
   try {
     await group.each('prepareCatchup', { url: target.url, room: 'catchup', expected: messages, timeoutMs: 120_000 })
-    const cpu0 = treeCpuMicros([target.pid])
-    const [report] = (await group.each('runCatchup')) as CatchupReport[]
-    const cpu1 = treeCpuMicros([target.pid])
-    return {
-      ...report!,
-      ms: round(report!.ms),
-      subscribedMs: round(report!.subscribedMs),
-      messagesPerSecond: Math.round(report!.messagesPerSecond),
-      prefillMs: Math.round(prefillMs),
-      serverCpuPerMessageUs: report!.received > 0 ? round((cpu1 - cpu0) / report!.received, 3) : 0,
-      clientCpuPerMessageUs: report!.received > 0 ? round(report!.clientCpuMicros / report!.received, 3) : 0,
+    let best: CatchupResult | undefined
+    const all: number[] = []
+    for (let run = 0; run < runs; run++) {
+      const cpu0 = treeCpuMicros([target.pid])
+      const [report] = (await group.each('runCatchup')) as CatchupReport[]
+      const cpu1 = treeCpuMicros([target.pid])
+      const result: CatchupResult = {
+        ...report!,
+        ms: round(report!.ms),
+        subscribedMs: round(report!.subscribedMs),
+        messagesPerSecond: Math.round(report!.messagesPerSecond),
+        prefillMs: Math.round(prefillMs),
+        serverCpuPerMessageUs: report!.received > 0 ? round((cpu1 - cpu0) / report!.received, 3) : 0,
+        clientCpuPerMessageUs: report!.received > 0 ? round(report!.clientCpuMicros / report!.received, 3) : 0,
+      }
+      all.push(result.messagesPerSecond)
+      if (best === undefined || result.received > best.received || (result.received === best.received && result.messagesPerSecond > best.messagesPerSecond)) best = result
+      // A replay that lost its connection cannot be repeated on it.
+      if (report!.closedWith !== undefined) break
     }
+    return { ...best!, runs: all }
   } finally {
+    await group.each('closeCatchup').catch(() => {})
     await group.stop()
     await target.child.stop()
   }

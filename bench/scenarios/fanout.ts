@@ -58,6 +58,35 @@ export interface FanoutResult {
   highestKeptUp: number
   /** Time to connect and join every subscriber (ms). */
   connectMs: number
+  /** Runs this result was taken from, step by step (see {@link bestOfRuns}); 1 when absent. */
+  passes?: number
+}
+
+/**
+ * One result from several runs of the same target and room: per offered step, the run's step
+ * that kept up (over one that did not), then the lowest server CPU per delivery, taken whole
+ * (its latency and cores with it); steps end at the first one not kept up. Every target of a
+ * comparison gets the same number of runs, in turns, so a noisy minute on a shared machine
+ * weighs on no single target's figures.
+ */
+export function bestOfRuns(runs: FanoutResult[]): FanoutResult {
+  if (runs.length === 0) throw new Error('bestOfRuns: no runs')
+  const offered = [...new Set(runs.flatMap(r => r.steps.map(s => s.offered)))].sort((a, b) => a - b)
+  const steps: FanoutStep[] = []
+  for (const rate of offered) {
+    const candidates = runs.map(r => r.steps.find(s => s.offered === rate)).filter((s): s is FanoutStep => s !== undefined)
+    const best = candidates.reduce((a, b) => (a.keptUp !== b.keptUp ? (a.keptUp ? a : b) : b.serverCpuPerDeliveryUs < a.serverCpuPerDeliveryUs ? b : a))
+    steps.push(best)
+    if (!best.keptUp) break
+  }
+  const kept = steps.filter(s => s.keptUp).map(s => s.offered)
+  return {
+    roomSize: runs[0]!.roomSize,
+    steps,
+    highestKeptUp: kept.length ? Math.max(...kept) : 0,
+    connectMs: Math.min(...runs.map(r => r.connectMs)),
+    passes: runs.length,
+  }
 }
 
 /**

@@ -54,6 +54,20 @@ export interface RoundtripResult {
   highestHeld: number
   /** p99 at that step (ms). */
   p99AtHighestMs: number
+  /** Runs this result is the best of (see {@link betterPersistedRun}); 1 when absent. */
+  passes?: number
+}
+
+/**
+ * The better of two runs of the same setup: the one that held the higher rate, then the lower
+ * p99 there. Repeating a run and keeping the better one is how a single target's figure (the
+ * persisted rate, which has no peer in the same run to share a slow spell of the machine with)
+ * is kept from hanging on one noisy minute.
+ */
+export function betterPersistedRun(a: RoundtripResult | undefined, b: RoundtripResult): RoundtripResult {
+  if (a === undefined) return b
+  if (a.highestHeld !== b.highestHeld) return a.highestHeld > b.highestHeld ? a : b
+  return b.p99AtHighestMs < a.p99AtHighestMs ? b : a
 }
 
 /**
