@@ -11,8 +11,11 @@ export interface BenchPlan {
   mode: 'full' | 'quick'
   /** `passes`: each target runs every room this many times, in turns; the report keeps each step's best run (see `bestOfRuns`). */
   fanout: { roomSizes: number[]; steps: number[]; warmupMs: number; windowMs: number; passes: number }
-  /** `persistedPasses`: the persisted run is repeated this many times; the report keeps the pass that held the most. */
-  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number; persistedPasses: number }
+  /**
+   * `ephemeralPasses`: every target's ephemeral run is made this many times, the targets taking turns;
+   * `persistedPasses`: the persisted run likewise. The report keeps each target's run that held the most.
+   */
+  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number; ephemeralPasses: number; persistedPasses: number }
   memory: { connections: number }
   /** `runs`: replays of the same backlog, one after another; the report keeps the fastest. */
   catchup: { messages: number; runs: number }
@@ -32,7 +35,7 @@ export interface BenchPlan {
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, persistedPasses: 2 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, ephemeralPasses: 2, persistedPasses: 2 },
   // 19,500: the 20,000 open files of the server process, less its own files and a margin.
   memory: { connections: 19_500 },
   catchup: { messages: 100_000, runs: 3 },
@@ -45,7 +48,7 @@ export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   // One room size: the fan-out summary ratios are then the 1,000-room figures.
   fanout: { roomSizes: [1_000], steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500, passes: 1 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 20_000], warmupMs: 300, windowMs: 1_500, pgFloorRows: 50_000, persistedPasses: 1 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 20_000], warmupMs: 300, windowMs: 1_500, pgFloorRows: 50_000, ephemeralPasses: 1, persistedPasses: 1 },
   memory: { connections: 2_000 },
   catchup: { messages: 100_000, runs: 1 },
   maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 3_000, connectBudgetMs: 20_000 },

@@ -133,7 +133,7 @@ ${int(first?.connections)} connections publish 200-byte bodies to ${int(first?.r
 publish acknowledged (Switchboard \`published\`, which on persisted channels follows the COMMIT;
 a Socket.IO ack; the bare server's \`a<id>\`). The rooms have no subscribers here, so the figure is
 the publish path alone (fan-out is scenario 1). A rate is held when ≥ 95% of it is acknowledged
-with p99 ≤ ${HELD_P99_MS} ms and ≤ 1% refused; stepping stops at the first rate not held.
+with p99 ≤ ${HELD_P99_MS} ms and ≤ 1% refused; stepping stops at the first rate not held.${(first?.passes ?? 1) > 1 ? ` Each target's run was made ${first!.passes} times, the targets taking turns; the tables show each target's run that held the higher rate (then the lower p99 there).` : ''}
 
 ### Ephemeral channels
 

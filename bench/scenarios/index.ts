@@ -10,7 +10,7 @@ import { runCatchup } from './catchup.js'
 import { bestOfRuns, runFanout, startFanoutGroups, type FanoutGroups, type FanoutResult } from './fanout.js'
 import { runIdleMemory, runMaxConnections, type IdleMemoryResult } from './memory.js'
 import { runPgFloor } from './pg-floor.js'
-import { betterPersistedRun, runRoundtrip, type RoundtripResult } from './roundtrip.js'
+import { betterRoundtripRun, runRoundtrip, type RoundtripResult } from './roundtrip.js'
 import { DATABASE_URL, createSchema, dropSchema, postgresServerPid } from './services.js'
 import { runTwoNodes } from './two-nodes.js'
 
@@ -93,13 +93,18 @@ async function roundtripRuns(
   describe: (r: RoundtripResult) => string,
 ): Promise<void> {
   const { ephemeral, persisted } = results.roundtrip!
-  for (const name of TARGETS) {
-    const target = await startTarget(name)
-    try {
-      ephemeral[name] = await runRoundtrip({ target: name, url: target.url, serverPids: [target.pid], ...settings }, group)
-      log(`${name} ephemeral: ${describe(ephemeral[name]!)}`)
-    } finally {
-      await target.child.stop()
+  const ephemeralPasses = plan.roundtrip.ephemeralPasses
+  // Targets take turns, as in fan-out; each keeps its better run.
+  for (let pass = 1; pass <= ephemeralPasses; pass++) {
+    for (const name of TARGETS) {
+      const target = await startTarget(name)
+      try {
+        const run = await runRoundtrip({ target: name, url: target.url, serverPids: [target.pid], ...settings }, group)
+        ephemeral[name] = betterRoundtripRun(ephemeral[name], { ...run, passes: ephemeralPasses })
+        log(`${name} ephemeral${ephemeralPasses > 1 ? ` (pass ${pass} of ${ephemeralPasses})` : ''}: ${describe(run)}`)
+      } finally {
+        await target.child.stop()
+      }
     }
   }
   const schema = await createSchema()
@@ -113,7 +118,7 @@ async function roundtripRuns(
           { target: 'switchboard', url: target.url, serverPids: [target.pid], persisted: true, ...(postgres === undefined ? {} : { sidecarPids: [postgres] }), ...settings },
           group,
         )
-        persisted.switchboard = betterPersistedRun(persisted.switchboard, { ...run, passes })
+        persisted.switchboard = betterRoundtripRun(persisted.switchboard, { ...run, passes })
         log(`switchboard persisted${passes > 1 ? ` (pass ${pass} of ${passes})` : ''}: ${describe(run)}`)
       } finally {
         await target.child.stop()

@@ -54,17 +54,16 @@ export interface RoundtripResult {
   highestHeld: number
   /** p99 at that step (ms). */
   p99AtHighestMs: number
-  /** Runs this result is the best of (see {@link betterPersistedRun}); 1 when absent. */
+  /** Runs this result is the best of (see {@link betterRoundtripRun}); 1 when absent. */
   passes?: number
 }
 
 /**
- * The better of two runs of the same setup: the one that held the higher rate, then the lower
- * p99 there. Repeating a run and keeping the better one is how a single target's figure (the
- * persisted rate, which has no peer in the same run to share a slow spell of the machine with)
- * is kept from hanging on one noisy minute.
+ * The better of two runs of the same target and setup: the one that held the higher rate, then
+ * the lower p99 there. Every target gets the same number of runs (in turns, for the ephemeral
+ * comparison), so a slow spell of the shared machine does not decide a figure alone.
  */
-export function betterPersistedRun(a: RoundtripResult | undefined, b: RoundtripResult): RoundtripResult {
+export function betterRoundtripRun(a: RoundtripResult | undefined, b: RoundtripResult): RoundtripResult {
   if (a === undefined) return b
   if (a.highestHeld !== b.highestHeld) return a.highestHeld > b.highestHeld ? a : b
   return b.p99AtHighestMs < a.p99AtHighestMs ? b : a
