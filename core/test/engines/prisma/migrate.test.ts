@@ -77,6 +77,8 @@ t.test('applyMigrations', async (t) => {
     t.same(await applyMigrations({ connectionString: TEST_DATABASE_URL, schema }), { applied: ALL, alreadyApplied: [] })
     const created = await tables(schema)
     t.ok(TABLES.every((table) => created.includes(table)), 'every table exists', { created })
+    const keys = await sql(`SELECT conname FROM pg_constraint WHERE conrelid = '"${schema}".messages'::regclass AND contype = 'f'`)
+    t.same(keys.rows, [], 'messages has no foreign key: the append statement creates the stream row itself')
     t.same(await applyMigrations({ connectionString: TEST_DATABASE_URL, schema }), { applied: [], alreadyApplied: ALL }, 'again: nothing to do')
     const url = `${TEST_DATABASE_URL}?schema=${schema}`
     t.same(await applyMigrations({ connectionString: url }), { applied: [], alreadyApplied: ALL }, 'the schema may come from ?schema=')
