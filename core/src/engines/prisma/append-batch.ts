@@ -115,23 +115,25 @@ const KEY_RACE_ATTEMPTS = 5
  * With `maxMessages`, each appended channel keeps at most that many messages (a batch's own
  * messages past it are counted as trimmed and not written). Every new message is stamped
  * `nowMs`. Rejects with whatever PostgreSQL raises; nothing of the batch is stored then.
+ * The append statement goes to `appendSql` (default `sql`), the key lookup to `sql`.
  */
 export async function writeBatch(
   sql: RawSql,
   items: readonly PreparedAppend[],
   nowMs: number,
   maxMessages: number | undefined,
+  appendSql: RawSql = sql,
 ): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeOnce(sql, items, nowMs, maxMessages)
+      return await writeOnce(sql, appendSql, items, nowMs, maxMessages)
     } catch (error) {
       if (attempt >= KEY_RACE_ATTEMPTS || !isKeyRace(error)) throw error
     }
   }
 }
 
-async function writeOnce(sql: RawSql, items: readonly PreparedAppend[], nowMs: number, maxMessages: number | undefined): Promise<BatchOutcome> {
+async function writeOnce(sql: RawSql, appendSql: RawSql, items: readonly PreparedAppend[], nowMs: number, maxMessages: number | undefined): Promise<BatchOutcome> {
   const firsts = await storedFirsts(sql, items)
   const results: (AppendResult | undefined)[] = []
   const fresh: { index: number; item: PreparedAppend; mid: string; data: unknown }[] = []
@@ -176,7 +178,7 @@ async function writeOnce(sql: RawSql, items: readonly PreparedAppend[], nowMs: n
   const data = `[${rows.data.join(',')}]`
   const values: unknown[] = [channels, channels.map((c) => added.get(c)), rows.channel, rows.back, rows.mid, rows.from, data, rows.key, new Date(nowMs).toISOString()]
   if (maxMessages !== undefined) values.push(maxMessages)
-  const streams = await sql.$queryRawUnsafe<{ channel: string; seq: bigint | string; epoch: string; inserted: bigint | string; trimmed?: bigint | string }[]>(
+  const streams = await appendSql.$queryRawUnsafe<{ channel: string; seq: bigint | string; epoch: string; inserted: bigint | string; trimmed?: bigint | string }[]>(
     maxMessages === undefined ? APPEND_PLAIN : APPEND_TRIMMING,
     ...values,
   )

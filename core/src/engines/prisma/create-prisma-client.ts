@@ -83,6 +83,108 @@ export function rawSqlOf(client: PrismaClient): RawSql {
 }
 
 /**
+ * One connection of its own in `pg`'s pipeline mode: each statement is sent at once, even while
+ * earlier ones run, and PostgreSQL runs them one after another in the order sent, each its own
+ * transaction that commits before the next starts. Opened on the first statement, with the
+ * pool's settings (so the same `search_path`); when it fails or the server closes it, the
+ * statements sent on it reject with the driver's error and the next statement opens a new one.
+ * Statements are named (prepared) as in {@link rawSqlOf}.
+ */
+export interface PipelinedSql {
+  /**
+   * Sends `query` now when the connection is open (in call order otherwise, once it is) and
+   * resolves with its rows and row count.
+   */
+  query(query: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number }>
+  /**
+   * Gives up the connection: its server process is terminated (through the pool), so what it
+   * runs rolls back and what waits behind it never runs; every statement sent on it rejects,
+   * and the next statement opens a new connection. For a statement past its deadline.
+   */
+  abandon(): Promise<void>
+  /** Ends the connection; later statements reject. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * A {@link PipelinedSql} on the server and database of `client`'s pool, for a client from
+ * {@link createPrismaClient}; `undefined` for any other client. The caller owns it and closes it.
+ */
+export function openPipelinedSql(client: PrismaClient): PipelinedSql | undefined {
+  const pool = pools.get(client)
+  if (pool === undefined) return undefined
+  return new PipelinedConnection((pool.options as { connectionString: string }).connectionString, pool)
+}
+
+/** A connection of {@link PipelinedConnection}: `open` once `ready` has resolved. */
+interface PipelineState {
+  readonly connection: pg.Client
+  ready: Promise<void>
+  open: boolean
+}
+
+/** The {@link PipelinedSql} of {@link openPipelinedSql}. */
+class PipelinedConnection implements PipelinedSql {
+  /** The connection statements go to: open, or being opened. */
+  #current: PipelineState | undefined
+  #closed = false
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly pool: pg.Pool,
+  ) {}
+
+  query(query: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number }> {
+    if (this.#closed) return Promise.reject(new Error('The pipelined connection is closed.'))
+    const current = this.#current ?? this.#open()
+    const send = async (): Promise<{ rows: unknown[]; rowCount: number }> => {
+      const result = await current.connection.query(named(query, values))
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 }
+    }
+    // Once open, sent in this very call, so statements leave in call order.
+    return current.open ? send() : current.ready.then(send)
+  }
+
+  async abandon(): Promise<void> {
+    const current = this.#current
+    this.#current = undefined
+    if (current === undefined) return
+    const pid = (current.connection as unknown as { processID: number | null }).processID
+    if (current.open && pid !== null) await this.pool.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => {})
+    await current.connection.end().catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const current = this.#current
+    this.#current = undefined
+    if (current === undefined) return
+    await current.ready.catch(() => {})
+    await current.connection.end().catch(() => {})
+  }
+
+  #open(): PipelineState {
+    const connection = new pg.Client({ connectionString: this.connectionString, pipeline: true } as pg.ClientConfig)
+    const current: PipelineState = { connection, ready: Promise.resolve(), open: false }
+    const forget = (): void => {
+      if (this.#current === current) this.#current = undefined
+    }
+    // Without a listener, an error of the connection would crash the process.
+    connection.on('error', forget)
+    connection.on('end', forget)
+    current.ready = connection.connect().then(
+      () => void (current.open = true),
+      (error: unknown) => {
+        forget()
+        throw error
+      },
+    )
+    this.#current = current
+    return current
+  }
+}
+
+/**
  * Gives back to `pool`, with its error (so the pool drops it), a connection that dies while
  * checked out. Prisma's transaction manager releases a transaction's connection only after its
  * `COMMIT` or `ROLLBACK` succeeded; when the server goes away mid-transaction (crash, restart,

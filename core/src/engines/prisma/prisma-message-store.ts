@@ -2,7 +2,7 @@ import { SwitchboardError } from '../../errors.js'
 import type { AppendInput, AppendResult, DeadLetter, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
 import { prepareAppend, writeBatch, type PreparedAppend } from './append-batch.js'
 import { BatchQueue } from './batch-queue.js'
-import { disconnectPrismaClient, rawSqlOf } from './create-prisma-client.js'
+import { disconnectPrismaClient, openPipelinedSql, rawSqlOf, type PipelinedSql } from './create-prisma-client.js'
 import { insertDeadLetter, selectDeadLetters, type DeadLetterFilter } from './dead-letters.js'
 import type { PrismaClient } from './generated/client.js'
 import { checkRetention, definedLimits } from './retention.js'
@@ -21,6 +21,14 @@ export interface PrismaMessageStoreOptions {
   /** Most appends committed in one statement. Default 1000. */
   readonly batchMaxSize?: number
   /**
+   * Most batches sent to PostgreSQL at once (1 to 16). Default 2 for a client from
+   * `createPrismaClient`, whose appends then go down one pipelined connection of the store's
+   * own: the next batch is sent while the previous one runs and PostgreSQL runs them in the
+   * order sent, so seqs still follow append order. With any other client only 1 is allowed
+   * (batches on different pooled connections could take seqs out of order).
+   */
+  readonly batchesInFlight?: number
+  /**
    * How long an append waits for others to join its batch when no transaction is in flight
    * (ms). Default 0: a batch starts right after the current tick, and appends arriving while a
    * transaction is in flight join the next one anyway.
@@ -30,7 +38,9 @@ export interface PrismaMessageStoreOptions {
    * Longest a batch's statement may take, waiting for a pooled connection included (ms).
    * Past it the batch's appends reject with `INTERNAL` and the next batch starts; the statement
    * itself may still commit, as with any reply lost on the way (a publish retried with its
-   * idempotency key is then answered with the stored message). Default 10000.
+   * idempotency key is then answered with the stored message). With pipelined batches the
+   * store terminates that connection's server process (the statement rolls back unless it had
+   * committed; the batches sent behind it reject too) and goes on with a new one. Default 10000.
    */
   readonly transactionTimeoutMs?: number
   /** The clock that stamps `ts` and judges age in `trim`, ms since the Unix epoch. Default `Date.now`. */
@@ -53,6 +63,8 @@ export interface PrismaMessageStoreStats {
   readonly trimmed: number
   /** Most appends one committed transaction carried. */
   readonly largestBatch: number
+  /** Most batches that were in flight at once. */
+  readonly mostBatchesInFlight: number
   /** Appends waiting for a transaction right now. */
   readonly queued: number
 }
@@ -64,7 +76,8 @@ export interface PrismaMessageStoreStats {
  * - Group commit: appends queue while a batch is in flight and go, up to `batchMaxSize` at a
  *   time, into one atomic statement that creates or bumps each stream row once (locking it,
  *   so writers on every node serialize on it), raises its seq by the number of new messages
- *   and inserts them all. One batch is in flight per store at a time. Each append resolves
+ *   and inserts them all. Up to `batchesInFlight` batches are in flight per store, sent in
+ *   order down one pipelined connection (see `openPipelinedSql`). Each append resolves
  *   after the commit; when the statement fails, every append of the batch rejects with
  *   `INTERNAL` (the PostgreSQL error as `cause`) and nothing of the batch is stored. Seqs are
  *   dense: they are taken under the row lock and committed or rolled back with the messages.
@@ -74,7 +87,8 @@ export interface PrismaMessageStoreStats {
  *   tried again, so a key raced by two nodes is stored once and the loser gets the winner's
  *   message. A key is remembered as long as its message is stored (not trimmed).
  * - Statements go straight to the `pg` pool of a client made by `createPrismaClient` (the
- *   Prisma client's per-query work is most of an append's cost); other clients are used as given.
+ *   Prisma client's per-query work is most of an append's cost), append statements down the
+ *   store's pipelined connection; other clients are used as given, one batch at a time.
  * - A channel's stream row (with its random epoch) is created by its first append or
  *   `position`; reads of other channels create nothing.
  * - Input PostgreSQL would refuse (a NUL character, a key over 128 characters) rejects that
@@ -89,6 +103,10 @@ export class PrismaMessageStore implements MessageStore {
   readonly #now: () => number
   readonly #disconnectOnClose: boolean
   readonly #batches: BatchQueue<PreparedAppend, AppendResult>
+  /** Where append statements go when batches are pipelined; else `#sql`. */
+  readonly #pipeline: PipelinedSql | undefined
+  /** Resolves once the previous batch's append statement has been sent: each batch waits for it, so statements leave in batch order. */
+  #appendTurn: Promise<void> = Promise.resolve()
   readonly #reads = new Set<Promise<unknown>>()
   #closing: Promise<void> | undefined
   #stats = { transactions: 0, failedTransactions: 0, appended: 0, duplicates: 0, trimmed: 0, largestBatch: 0 }
@@ -98,11 +116,21 @@ export class PrismaMessageStore implements MessageStore {
     this.#client = options.client
     this.#sql = rawSqlOf(options.client)
     this.#retention = checkRetention(options.defaultRetention ?? {}, 'defaultRetention')
+    const pipelineable = rawSqlOf(options.client) !== options.client
+    const inFlight = checkInteger(options.batchesInFlight ?? (pipelineable ? 2 : 1), 'batchesInFlight', 1)
+    if (inFlight > MAX_BATCHES_IN_FLIGHT || (inFlight > 1 && !pipelineable)) {
+      throw new SwitchboardError(
+        'CONFIG_INVALID',
+        `batchesInFlight must be 1 to ${MAX_BATCHES_IN_FLIGHT} with a client from createPrismaClient, and 1 with any other client; got ${inFlight}.`,
+      )
+    }
     this.#batches = new BatchQueue({
       maxSize: checkInteger(options.batchMaxSize ?? 1_000, 'batchMaxSize', 1),
       maxWaitMs: checkInteger(options.batchMaxWaitMs ?? 0, 'batchMaxWaitMs', 0),
+      maxInFlight: inFlight,
       commit: (items) => this.#commit(items),
     })
+    this.#pipeline = inFlight > 1 ? openPipelinedSql(options.client) : undefined
     this.#transactionTimeoutMs = checkInteger(options.transactionTimeoutMs ?? 10_000, 'transactionTimeoutMs', 1)
     this.#now = options.now ?? Date.now
     this.#disconnectOnClose = options.disconnectOnClose ?? true
@@ -301,7 +329,7 @@ export class PrismaMessageStore implements MessageStore {
 
   /** A snapshot of the store's counters. */
   stats(): PrismaMessageStoreStats {
-    return { ...this.#stats, queued: this.#batches.size }
+    return { ...this.#stats, mostBatchesInFlight: this.#batches.mostInFlight, queued: this.#batches.size }
   }
 
   /**
@@ -313,6 +341,7 @@ export class PrismaMessageStore implements MessageStore {
     this.#closing ??= (async () => {
       await this.#batches.flush()
       await Promise.allSettled([...this.#reads])
+      await this.#pipeline?.close()
       if (this.#disconnectOnClose) await disconnectPrismaClient(this.#client)
     })()
     return this.#closing
@@ -321,8 +350,9 @@ export class PrismaMessageStore implements MessageStore {
   /** Commits one batch in one statement (see `writeBatch`); rejects with `INTERNAL` (the cause attached) when it fails. */
   async #commit(items: PreparedAppend[]): Promise<AppendResult[]> {
     const nowMs = this.#now()
+    const appendSql = this.#pipeline === undefined ? { sql: this.#sql, done: () => {} } : this.#inTurn(this.#pipeline)
     try {
-      const outcome = await withTimeout(writeBatch(this.#sql, items, nowMs, this.#retention.maxMessages), this.#transactionTimeoutMs)
+      const outcome = await withTimeout(writeBatch(this.#sql, items, nowMs, this.#retention.maxMessages, appendSql.sql), this.#transactionTimeoutMs)
       this.#stats.transactions += 1
       this.#stats.appended += outcome.appended
       this.#stats.duplicates += items.length - outcome.appended
@@ -331,7 +361,37 @@ export class PrismaMessageStore implements MessageStore {
       return outcome.results
     } catch (cause) {
       this.#stats.failedTransactions += 1
+      // A statement past its deadline would hold up every batch sent behind it on the pipelined connection.
+      if (this.#pipeline !== undefined && (cause as { code?: unknown }).code === 'TIMEOUT') await this.#pipeline.abandon()
       throw new SwitchboardError('INTERNAL', 'The message could not be stored: its batch transaction failed.', { cause })
+    } finally {
+      appendSql.done()
+    }
+  }
+
+  /**
+   * The append statement of one batch on `pipeline`, sent only once the previous batch's has
+   * been sent (or that batch ended without one), so PostgreSQL runs them in batch order. `done`
+   * lets the next batch go whatever happened; a retried statement (a key race) goes at once.
+   */
+  #inTurn(pipeline: PipelinedSql): { sql: RawSql; done: () => void } {
+    const turn = this.#appendTurn
+    let done!: () => void
+    this.#appendTurn = new Promise<void>((resolve) => (done = resolve))
+    const send = async (query: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number }> => {
+      await turn
+      try {
+        return pipeline.query(query, values)
+      } finally {
+        done()
+      }
+    }
+    return {
+      sql: {
+        $queryRawUnsafe: async <T>(query: string, ...values: unknown[]): Promise<T> => (await send(query, values)).rows as T,
+        $executeRawUnsafe: async (query: string, ...values: unknown[]): Promise<number> => (await send(query, values)).rowCount,
+      },
+      done: () => done(),
     }
   }
 
@@ -390,6 +450,9 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 function closedError(): SwitchboardError {
   return new SwitchboardError('CLOSED', 'The message store is closed.')
 }
+
+/** Upper bound of `batchesInFlight`. */
+const MAX_BATCHES_IN_FLIGHT = 16
 
 /** `value` when it is an integer ≥ `min`; throws `CONFIG_INVALID` naming `name` otherwise. */
 function checkInteger(value: number, name: string, min: number): number {

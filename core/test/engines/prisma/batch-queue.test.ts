@@ -2,12 +2,13 @@ import t from 'tap'
 import { BatchQueue } from '../../../src/engines/prisma/batch-queue.js'
 
 /** A queue whose commits are recorded and held until released, so tests control timing. */
-function heldQueue(maxSize: number, maxWaitMs = 0) {
+function heldQueue(maxSize: number, maxWaitMs = 0, maxInFlight = 1) {
   const batches: number[][] = []
   const releases: (() => void)[] = []
   const queue = new BatchQueue<number, string>({
     maxSize,
     maxWaitMs,
+    maxInFlight,
     commit: async (items) => {
       batches.push(items)
       await new Promise<void>((resolve) => releases.push(resolve))
@@ -24,7 +25,7 @@ function heldQueue(maxSize: number, maxWaitMs = 0) {
     await started()
     releases.shift()?.()
   }
-  return { queue, batches, started, releaseNext }
+  return { queue, batches, releases, started, releaseNext }
 }
 
 t.test('BatchQueue', async (t) => {
@@ -68,5 +69,33 @@ t.test('BatchQueue', async (t) => {
     t.equal(await pending, 'r1')
     t.same(batches, [[1]])
     t.equal(queue.size, 0)
+  })
+
+  t.test('maxInFlight 2: a batch starts while another commits; items are answered in start order', async (t) => {
+    const { queue, batches, releases, started } = heldQueue(100, 0, 2)
+    const answered: number[] = []
+    const track = (n: number): Promise<string> => queue.push(n).then((r) => (answered.push(n), r))
+    const first = [1, 2].map(track)
+    await started()
+    const second = [3].map(track)
+    while (releases.length < 2) await new Promise<void>((resolve) => setImmediate(resolve))
+    const third = [4, 5].map(track)
+    for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+    t.same(batches, [[1, 2], [3]], 'two batches in flight; the third waits for a free slot')
+    t.equal(queue.size, 2)
+    t.equal(queue.mostInFlight, 2)
+    releases[1]?.()
+    for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+    t.same(answered, [], 'the second batch committed first, but its item waits for the first batch')
+    t.same(batches, [[1, 2], [3], [4, 5]], 'its slot went to the next batch at once')
+    releases[0]?.()
+    t.same(await Promise.all([...first, ...second]), ['r1', 'r2', 'r3'])
+    t.same(answered, [1, 2, 3])
+    const flushed = queue.flush()
+    releases[2]?.()
+    await flushed
+    t.same(await Promise.all(third), ['r4', 'r5'])
+    t.same(answered, [1, 2, 3, 4, 5])
+    t.equal(queue.mostInFlight, 2, 'never more than maxInFlight')
   })
 })

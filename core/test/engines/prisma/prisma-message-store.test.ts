@@ -2,8 +2,11 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import { createPrismaClient } from '../../../src/engines/prisma/create-prisma-client.js'
+import { PrismaClient } from '../../../src/engines/prisma/generated/client.js'
 import { PrismaMessageStore, type PrismaMessageStoreOptions } from '../../../src/engines/prisma/prisma-message-store.js'
 import { isSwitchboardError } from '../../../src/errors.js'
 import { storeConformance } from '../../../src/testing/index.js'
@@ -80,6 +83,96 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     const second = store.append({ channel: ch, from: 'alice', data: 2 })
     await Promise.all([first, second])
     t.equal(store.stats().transactions, 1, 'both in one transaction')
+  })
+
+  /**
+   * Holds `ch`'s stream row locked from another connection, so a batch touching it stays in
+   * flight; `blocked()` resolves with the pid of the backend waiting for it.
+   */
+  async function lockStream(t: Test, ch: string): Promise<{ blocked: () => Promise<number>; release: () => Promise<void> }> {
+    const locker = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await locker.connect()
+    t.teardown(() => locker.end())
+    await locker.query('BEGIN')
+    await locker.query(`SELECT 1 FROM "${schema}".streams WHERE channel = $1 FOR UPDATE`, [ch])
+    const { rows } = await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    const lockerPid = rows[0]?.pid
+    return {
+      blocked: async () => {
+        for (;;) {
+          const waiting = await sql(`SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [lockerPid])
+          if (waiting.rows.length > 0) return (waiting.rows[0] as { pid: number }).pid
+          await new Promise<void>((resolve) => setTimeout(resolve, 10))
+        }
+      },
+      release: async () => void (await locker.query('COMMIT')),
+    }
+  }
+  const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve))
+
+  t.test('pipelining › a batch is sent while another runs; seqs still follow append order', async (t) => {
+    const store = node(t)
+    const ch = channel('pipelined')
+    await store.append({ channel: ch, from: 'alice', data: 0 })
+    const lock = await lockStream(t, ch)
+    const first = store.append({ channel: ch, from: 'alice', data: 1 })
+    await lock.blocked()
+    const second = store.append({ channel: ch, from: 'alice', data: 2 })
+    while (store.stats().mostBatchesInFlight < 2) await nextTurn()
+    const third = store.append({ channel: ch, from: 'alice', data: 3 })
+    await nextTurn()
+    t.equal(store.stats().queued, 1, 'a third batch waits: both slots are busy')
+    await lock.release()
+    const results = await Promise.all([first, second, third])
+    t.same(seqs(results.map((r) => r.message)), [2, 3, 4], 'in append order')
+    t.same((await store.range(ch, 0, 10)).map((m) => m.data), [0, 1, 2, 3])
+    t.equal(store.stats().mostBatchesInFlight, 2)
+  })
+
+  t.test('pipelining › when its connection dies, the batches on it reject and the next append opens a new one', async (t) => {
+    const store = node(t)
+    const ch = channel('pipeline-dies')
+    await store.append({ channel: ch, from: 'alice', data: 0 })
+    const lock = await lockStream(t, ch)
+    const first = settle(store.append({ channel: ch, from: 'alice', data: 1 }))
+    const backend = await lock.blocked()
+    const second = settle(store.append({ channel: ch, from: 'alice', data: 2 }))
+    while (store.stats().mostBatchesInFlight < 2) await nextTurn()
+    await sql('SELECT pg_terminate_backend($1)', [backend])
+    const outcomes = await Promise.all([first, second])
+    t.ok(outcomes.every((o) => !o.ok && isSwitchboardError(o.error, 'INTERNAL')), 'both batches reject with INTERNAL')
+    await lock.release()
+    t.match(await store.append({ channel: ch, from: 'alice', data: 3 }), { message: { seq: 2 } }, 'stored on a new connection; no seq was lost')
+    t.same((await store.range(ch, 0, 10)).map((m) => m.data), [0, 3])
+  })
+
+  t.test('pipelining › a statement past transactionTimeoutMs is rolled back and holds up no later batch', async (t) => {
+    const store = node(t, { transactionTimeoutMs: 300 })
+    const [stuck, free] = [channel('stuck'), channel('free')]
+    await store.append({ channel: stuck, from: 'alice', data: 0 })
+    const lock = await lockStream(t, stuck)
+    const outcome = await settle(store.append({ channel: stuck, from: 'alice', data: 1 }))
+    t.ok(!outcome.ok && isSwitchboardError(outcome.error, 'INTERNAL'), 'the stuck batch rejects with INTERNAL')
+    t.match(String(((outcome as { error?: Error }).error?.cause as Error | undefined)?.message), /longer than 300 ms/)
+    t.match(await store.append({ channel: free, from: 'alice', data: 2 }), { message: { seq: 1 } }, 'the next batch commits while the lock is still held')
+    await lock.release()
+    t.same((await store.range(stuck, 0, 10)).map((m) => m.data), [0], 'the stuck statement was rolled back')
+    t.match(await store.append({ channel: stuck, from: 'alice', data: 3 }), { message: { seq: 2 } })
+  })
+
+  t.test('pipelining › batchesInFlight 1 sends one batch at a time', async (t) => {
+    const store = node(t, { batchesInFlight: 1 })
+    const ch = channel('serial')
+    await store.append({ channel: ch, from: 'alice', data: 0 })
+    const lock = await lockStream(t, ch)
+    const first = store.append({ channel: ch, from: 'alice', data: 1 })
+    await lock.blocked()
+    const second = store.append({ channel: ch, from: 'alice', data: 2 })
+    for (let i = 0; i < 5; i++) await nextTurn()
+    t.equal(store.stats().queued, 1, 'the second waits for the first')
+    await lock.release()
+    t.same(seqs((await Promise.all([first, second])).map((r) => r.message)), [2, 3])
+    t.equal(store.stats().mostBatchesInFlight, 1)
   })
 
   t.test('nodes › three processes appending to one channel get one dense sequence and one message per key', async (t) => {
@@ -234,6 +327,14 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     t.teardown(() => client.$disconnect())
     t.throws(() => new PrismaMessageStore({ client, batchMaxSize: 0 }), { code: 'CONFIG_INVALID', message: /batchMaxSize/ })
     t.throws(() => new PrismaMessageStore({ client, batchMaxWaitMs: -1 }), { code: 'CONFIG_INVALID' })
+    t.throws(() => new PrismaMessageStore({ client, batchesInFlight: 0 }), { code: 'CONFIG_INVALID', message: /batchesInFlight/ })
+    t.throws(() => new PrismaMessageStore({ client, batchesInFlight: 17 }), { code: 'CONFIG_INVALID', message: /batchesInFlight/ })
+    t.throws(() => new PrismaMessageStore({ client, batchesInFlight: 2.5 }), { code: 'CONFIG_INVALID' })
+    // A client made elsewhere has no pool of ours to open a pipelined connection on.
+    const other = new PrismaClient({ adapter: new PrismaPg({ connectionString: TEST_DATABASE_URL }) })
+    t.teardown(() => other.$disconnect())
+    t.throws(() => new PrismaMessageStore({ client: other, batchesInFlight: 2 }), { code: 'CONFIG_INVALID', message: /batchesInFlight/ })
+    t.doesNotThrow(() => new PrismaMessageStore({ client: other, disconnectOnClose: false }), 'by default it sends one batch at a time')
     t.throws(() => new PrismaMessageStore({ client, defaultRetention: { maxAgeMs: 1.5 } }), { code: 'CONFIG_INVALID' })
     t.throws(() => createPrismaClient({ connectionString: TEST_DATABASE_URL, schema: 'Bad-Name' }), { code: 'CONFIG_INVALID', message: /Bad-Name/ })
     t.throws(() => createPrismaClient({ connectionString: 'mysql://localhost/db' }), { code: 'CONFIG_INVALID' })
