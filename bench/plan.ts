@@ -35,7 +35,7 @@ export interface BenchPlan {
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, ephemeralPasses: 2, persistedPasses: 2 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, ephemeralPasses: 2, persistedPasses: 2 },
   // 19,500: the 20,000 open files of the server process, less its own files and a margin.
   memory: { connections: 19_500 },
   catchup: { messages: 100_000, runs: 3 },

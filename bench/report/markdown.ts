@@ -148,7 +148,7 @@ ${roundtripTable(persisted, () => 'Switchboard (PostgreSQL)')}
 ${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT).` : ''}
 ${(sb?.passes ?? 1) > 1 ? `The persisted run was made ${sb!.passes} times; the table shows the one that held the higher rate (then the lower p99 there).\n\n` : ''}${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
 
-${persistedBudget(sb, r.machine.cores)}`
+${persistedBudget(sb, r.machine.cores, pgFloor?.rowsPerSecond)}`
 }
 
 function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undefined): string {
@@ -169,7 +169,7 @@ function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undef
  * publishes acknowledged), and what that means for this machine: with every part as costly as
  * measured, `cores` cores carry at most cores ÷ (sum of the parts) publishes per second.
  */
-function persistedBudget(sb: RoundtripResult | undefined, cores: number): string {
+function persistedBudget(sb: RoundtripResult | undefined, cores: number, floorRowsPerSecond: number | undefined): string {
   const step = sb?.steps.filter(s => s.held).at(-1)
   if (!step || step.acked <= 0 || step.databaseCores === undefined) return ''
   const us = (busy: number): number => (busy * 1e6) / step.acked
@@ -177,7 +177,15 @@ function persistedBudget(sb: RoundtripResult | undefined, cores: number): string
   const total = parts.server + parts.load + parts.database
   const target = PERSISTED_TARGET_PER_S
   const budget = (cores * 1e6) / target
-  return `CPU per persisted publish at ${int(step.offered)}/s: the Switchboard server ${num(parts.server, 1)} µs, PostgreSQL ${num(parts.database, 1)} µs, the load generator ${num(parts.load, 1)} µs — ${num(total, 1)} µs in all, so with every part as costly as here this machine's ${cores} cores carry at most **${int((cores * 1e6) / total)} publishes/s**, busy to the last cycle. ${int(target)}/s leaves ${num(budget, 1)} µs per publish for all three together; after PostgreSQL's and the load generator's share, ${num(budget - parts.database - parts.load, 1)} µs for the server.`
+  return `CPU per persisted publish at ${int(step.offered)}/s: the Switchboard server ${num(parts.server, 1)} µs, PostgreSQL ${num(parts.database, 1)} µs, the load generator ${num(parts.load, 1)} µs — ${num(total, 1)} µs in all, so with every part as costly as here this machine's ${cores} cores carry at most **${int((cores * 1e6) / total)} publishes/s**, busy to the last cycle. ${int(target)}/s leaves ${num(budget, 1)} µs per publish for all three together; after PostgreSQL's and the load generator's share, ${num(budget - parts.database - parts.load, 1)} µs for the server.${floorBudget(parts, cores, floorRowsPerSecond)}`
+}
+
+/** The same budget at half the bare `pg` floor, the rate the floor target asks for. */
+function floorBudget(parts: { server: number; load: number; database: number }, cores: number, floorRowsPerSecond: number | undefined): string {
+  if (!floorRowsPerSecond) return ''
+  const rate = floorRowsPerSecond / 2
+  const budget = (cores * 1e6) / rate
+  return ` Half the bare \`pg\` floor is ${int(rate)}/s: ${num(budget, 1)} µs per publish for all three, ${num(budget - parts.database - parts.load, 1)} µs for the server (and one server process is one event loop: at ${int(rate)}/s its ${num(parts.server, 1)} µs per publish would be ${num((rate * parts.server) / 1e6, 2)} cores).`
 }
 
 /** How many runs each fan-out figure is the best of, when more than one. */
