@@ -23,6 +23,9 @@ export interface BatchOutcome {
   readonly trimmed: number
 }
 
+/** The text fields of an append that PostgreSQL stores as `text` (no NUL character allowed). */
+const TEXT_FIELDS = ['channel', 'from', 'key'] as const
+
 /** A JSON `\u0000` escape that is not itself an escaped backslash followed by `u0000`. */
 const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/
 
@@ -34,12 +37,13 @@ const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/
  * as JSON (a BigInt, a cycle). `undefined` data is stored as `null`.
  */
 export function prepareAppend(input: AppendInput): PreparedAppend {
-  const problems: { path: string; message: string }[] = []
+  // Allocated only for input that has a problem: this runs for every persisted publish.
+  let problems: { path: string; message: string }[] | undefined
   if (input.key !== undefined && input.key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    problems.push({ path: 'key', message: `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` })
+    ;(problems ??= []).push({ path: 'key', message: `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` })
   }
-  for (const field of ['channel', 'from', 'key'] as const) {
-    if (input[field]?.includes('\u0000')) problems.push({ path: field, message: 'must not contain a NUL character (\\u0000)' })
+  for (const field of TEXT_FIELDS) {
+    if (input[field]?.includes('\u0000')) (problems ??= []).push({ path: field, message: 'must not contain a NUL character (\\u0000)' })
   }
   let json: string | undefined
   try {
@@ -49,9 +53,9 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
   }
   if (json === undefined) throw new SwitchboardError('INTERNAL', 'The message data cannot be stored: it is not serializable as JSON.')
   if (json.includes('\\u0000') && JSON_NUL.test(json)) {
-    problems.push({ path: 'data', message: 'must not contain a NUL character (\\u0000)' })
+    ;(problems ??= []).push({ path: 'data', message: 'must not contain a NUL character (\\u0000)' })
   }
-  if (problems.length > 0) {
+  if (problems !== undefined) {
     throw new SwitchboardError('VALIDATION', 'The message cannot be stored: PostgreSQL refuses part of it.', { details: problems })
   }
   return { channel: input.channel, from: input.from, key: input.key, json }
@@ -176,7 +180,17 @@ async function writeOnce(sql: RawSql, appendSql: RawSql, items: readonly Prepare
   }
   const channels = [...added.keys()]
   const data = `[${rows.data.join(',')}]`
-  const values: unknown[] = [channels, channels.map((c) => added.get(c)), rows.channel, rows.back, rows.mid, rows.from, data, rows.key, new Date(nowMs).toISOString()]
+  const values: unknown[] = [
+    textArray(channels),
+    `{${channels.map((c) => added.get(c)).join(',')}}`,
+    textArray(rows.channel),
+    `{${rows.back.join(',')}}`,
+    `{${rows.mid.join(',')}}`,
+    textArray(rows.from),
+    data,
+    textArray(rows.key),
+    new Date(nowMs).toISOString(),
+  ]
   if (maxMessages !== undefined) values.push(maxMessages)
   const streams = await appendSql.$queryRawUnsafe<{ channel: string; seq: bigint | string; epoch: string; inserted: bigint | string; trimmed?: bigint | string }[]>(
     maxMessages === undefined ? APPEND_PLAIN : APPEND_TRIMMING,
@@ -193,6 +207,19 @@ async function writeOnce(sql: RawSql, appendSql: RawSql, items: readonly Prepare
   const skipped = maxMessages === undefined ? 0 : rows.back.filter((back) => back >= maxMessages).length
   const trimmed = streams.length === 0 ? 0 : Number(streams[0]?.trimmed ?? 0) + skipped
   return { results: results as AppendResult[], appended: fresh.length, trimmed }
+}
+
+/** Characters an array literal's quoted element escapes with a backslash. */
+const ARRAY_ESCAPED = /["\\]/
+
+/**
+ * `values` as a PostgreSQL array literal (`{"a","b\\"c",NULL}`), passed as one text parameter
+ * and cast by the statement. Built here in one `join` rather than by `pg`, whose per-element
+ * escaping made its array parameters the largest allocation of an append. Every element is
+ * quoted, so commas, braces, spaces and the word NULL stay text; `null` is SQL NULL.
+ */
+function textArray(values: readonly (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : ARRAY_ESCAPED.test(v) ? `"${v.replace(/["\\]/g, '\\$&')}"` : `"${v}"`)).join(',')}}`
 }
 
 /** Whether `error` is the `(channel, idem_key)` unique violation of a key stored by another writer meanwhile. */

@@ -175,6 +175,20 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     t.equal(store.stats().mostBatchesInFlight, 1)
   })
 
+  t.test('arrays › channels, senders and keys with quotes, backslashes, commas, braces and NULL come back as written', async (t) => {
+    const store = node(t)
+    const odd = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', '', ' h ', 'i\\"j', 'ü✓']
+    const ch = `${channel('odd')}:${'{x,"y"}\\'}`
+    const results = await Promise.all(odd.map((text, i) => store.append({ channel: ch, from: text, data: { i }, key: text === '' ? undefined : `k${text}` })))
+    t.same(results.map((r) => r.message.from), odd)
+    const stored = await store.range(ch, 0, 100)
+    t.same(stored.map((m) => m.from), odd, 'read back from PostgreSQL')
+    t.same(stored.map((m) => m.channel), odd.map(() => ch))
+    const again = await Promise.all(odd.filter((text) => text !== '').map((text) => store.append({ channel: ch, from: 'someone', data: {}, key: `k${text}` })))
+    t.ok(again.every((r) => r.duplicate), 'each key was stored as written: every retry finds its message')
+    t.same(again.map((r) => r.message.from), odd.filter((text) => text !== ''))
+  })
+
   t.test('nodes › three processes appending to one channel get one dense sequence and one message per key', async (t) => {
     const ch = channel('processes')
     const worker = fileURLToPath(new URL('./fixtures/append-worker.ts', import.meta.url))
