@@ -14,8 +14,20 @@ export interface BenchPlan {
   /**
    * `ephemeralPasses`: every target's ephemeral run is made this many times, the targets taking turns;
    * `persistedPasses`: the persisted run likewise. The report keeps each target's run that held the most.
+   * `tunedNodeFlags`: when set, one more persisted run with the server started with these flags
+   * (reported beside the others, never in the summary).
    */
-  roundtrip: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; pgFloorRows: number; ephemeralPasses: number; persistedPasses: number }
+  roundtrip: {
+    connections: number
+    rooms: number
+    steps: number[]
+    warmupMs: number
+    windowMs: number
+    pgFloorRows: number
+    ephemeralPasses: number
+    persistedPasses: number
+    tunedNodeFlags?: string[]
+  }
   memory: { connections: number }
   /** `runs`: replays of the same backlog, one after another; the report keeps the fastest. */
   catchup: { messages: number; runs: number }
@@ -31,11 +43,11 @@ export interface BenchPlan {
   }
 }
 
-/** `npm run bench`: every scenario at full size (13–15 minutes on the 2-core machines). */
+/** `npm run bench`: every scenario at full size (about 15 minutes on the 2-core machines; the persisted round trip also runs once with `tunedNodeFlags`). */
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, ephemeralPasses: 2, persistedPasses: 2 },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, ephemeralPasses: 2, persistedPasses: 2, tunedNodeFlags: ['--max-semi-space-size=64'] },
   // 19,500: the 20,000 open files of the server process, less its own files and a margin.
   memory: { connections: 19_500 },
   catchup: { messages: 100_000, runs: 3 },

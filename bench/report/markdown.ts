@@ -148,7 +148,25 @@ ${roundtripTable(persisted, () => 'Switchboard (PostgreSQL)')}
 ${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT).` : ''}
 ${(sb?.passes ?? 1) > 1 ? `The persisted run was made ${sb!.passes} times; the table shows the one that held the higher rate (then the lower p99 there).\n\n` : ''}${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
 
-${persistedBudget(sb, r.machine.cores, pgFloor?.rowsPerSecond)}`
+${persistedBudget(sb, r.machine.cores, pgFloor?.rowsPerSecond)}${persistedTuned(r.roundtrip.persistedTuned, sb)}`
+}
+
+/** The extra persisted run with docs/operations.md's node flags, when the plan made it. */
+function persistedTuned(tuned: (RoundtripResult & { nodeFlags: string[] }) | undefined, sb: RoundtripResult | undefined): string {
+  if (!tuned) return ''
+  const at = (run: RoundtripResult | undefined, rate: number): string => {
+    const step = run?.steps.find(s => s.offered === rate)
+    return step ? `p99 ${num(step.p99Ms, 1)} ms${step.held ? '' : ' (not held)'}` : 'not reached'
+  }
+  return `
+
+**The same persisted run with the server started as \`node ${tuned.nodeFlags.join(' ')}\`** (the throughput setting of
+docs/operations.md: a larger young generation, so fewer scavenges and less promoted garbage), made once after the runs above.
+Every other figure and the summary keep Node's defaults, as for every target.
+
+${roundtripTable({ switchboard: tuned }, () => 'Switchboard (PostgreSQL), tuned')}
+
+Highest rate held: ${int(tuned.highestHeld)}/s with p99 ${num(tuned.p99AtHighestMs, 1)} ms (defaults: ${int(sb?.highestHeld)}/s with p99 ${num(sb?.p99AtHighestMs, 1)} ms). At ${int(PERSISTED_TARGET_PER_S)}/s: ${at(tuned, PERSISTED_TARGET_PER_S)} (defaults: ${at(sb, PERSISTED_TARGET_PER_S)}).`
 }
 
 function persistedVerdict(sb: RoundtripResult | undefined, floor: number | undefined): string {

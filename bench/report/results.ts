@@ -62,7 +62,13 @@ export interface BenchResults {
   /** Errors of scenarios that failed (the run goes on with the others). */
   errors: Record<string, string>
   fanout?: { byRoomSize: Record<string, PerTarget<FanoutResult>>; comparison: FanoutComparison[] }
-  roundtrip?: { ephemeral: PerTarget<RoundtripResult>; persisted: PerTarget<RoundtripResult>; pgFloor?: PgFloorResult }
+  roundtrip?: {
+    ephemeral: PerTarget<RoundtripResult>
+    persisted: PerTarget<RoundtripResult>
+    pgFloor?: PgFloorResult
+    /** One more persisted run with the server started with `nodeFlags` (docs/operations.md's throughput setting); not in the summary. */
+    persistedTuned?: RoundtripResult & { nodeFlags: string[] }
+  }
   memory?: PerTarget<IdleMemoryResult>
   catchup?: CatchupResult
   maxConnections?: MaxConnectionsResult

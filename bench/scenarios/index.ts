@@ -124,6 +124,25 @@ async function roundtripRuns(
         await target.child.stop()
       }
     }
+    const tuned = plan.roundtrip.tunedNodeFlags
+    if (tuned) {
+      const target = await startTarget('switchboard', {
+        switchboard: { engines: 'prisma', databaseUrl: DATABASE_URL, schema },
+        label: 'switchboard-prisma-tuned',
+        nodeFlags: tuned,
+      })
+      try {
+        const postgres = await postgresServerPid()
+        const run = await runRoundtrip(
+          { target: 'switchboard', url: target.url, serverPids: [target.pid], persisted: true, ...(postgres === undefined ? {} : { sidecarPids: [postgres] }), ...settings },
+          group,
+        )
+        results.roundtrip!.persistedTuned = { ...run, nodeFlags: tuned }
+        log(`switchboard persisted, node ${tuned.join(' ')}: ${describe(run)}`)
+      } finally {
+        await target.child.stop()
+      }
+    }
     const floor = await runPgFloor(schema, plan.roundtrip.pgFloorRows)
     results.roundtrip!.pgFloor = floor
     log(`bare pg floor: ${floor.rowsPerSecond} rows/s`)

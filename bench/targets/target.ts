@@ -21,6 +21,8 @@ export interface StartTargetOptions {
   cpuProfDir?: string
   /** Label in reports. Default the target name. */
   label?: string
+  /** More node flags for this server alone (after `BENCH_SERVER_NODE_FLAGS`). */
+  nodeFlags?: string[]
 }
 
 const ENTRIES: Record<TargetName, string> = {
@@ -35,7 +37,7 @@ const ENTRIES: Record<TargetName, string> = {
  */
 export async function startTarget(name: TargetName, options: StartTargetOptions = {}): Promise<RunningTarget> {
   // BENCH_SERVER_NODE_FLAGS: more flags for every server alike, e.g. `--perf-basic-prof` to read `perf record` samples of JIT code.
-  const flags = ['--expose-gc', ...(process.env['BENCH_SERVER_NODE_FLAGS']?.split(/\s+/).filter(Boolean) ?? [])]
+  const flags = ['--expose-gc', ...(process.env['BENCH_SERVER_NODE_FLAGS']?.split(/\s+/).filter(Boolean) ?? []), ...(options.nodeFlags ?? [])]
   const profDir = options.cpuProfDir ?? process.env['BENCH_CPU_PROF']
   // One folder per server: V8 writes a profile per thread (tsx's loader runs in a worker thread).
   if (profDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profDir}/${options.label ?? name}-${Date.now()}`)
