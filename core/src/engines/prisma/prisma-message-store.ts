@@ -116,7 +116,8 @@ export class PrismaMessageStore implements MessageStore {
     this.#client = options.client
     this.#sql = rawSqlOf(options.client)
     this.#retention = checkRetention(options.defaultRetention ?? {}, 'defaultRetention')
-    const pipelineable = rawSqlOf(options.client) !== options.client
+    // Only a client from createPrismaClient has a pool of ours to open a pipelined connection on.
+    const pipelineable = this.#sql !== options.client
     const inFlight = checkInteger(options.batchesInFlight ?? (pipelineable ? 2 : 1), 'batchesInFlight', 1)
     if (inFlight > MAX_BATCHES_IN_FLIGHT || (inFlight > 1 && !pipelineable)) {
       throw new SwitchboardError(

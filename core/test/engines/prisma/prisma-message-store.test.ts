@@ -110,32 +110,42 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
   }
   const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve))
 
-  t.test('pipelining › a batch is sent while another runs; seqs still follow append order', async (t) => {
-    const store = node(t)
-    const ch = channel('pipelined')
+  /**
+   * A store whose channel holds one message (data 0) and whose next append (data 1, `first`)
+   * is in flight, waiting for the stream row that another connection holds locked (`lock`);
+   * `backend` is the server process running it.
+   */
+  async function blockedStore(t: Test, label: string, options: Omit<PrismaMessageStoreOptions, 'client'> = {}) {
+    const store = node(t, options)
+    const ch = channel(label)
     await store.append({ channel: ch, from: 'alice', data: 0 })
     const lock = await lockStream(t, ch)
-    const first = store.append({ channel: ch, from: 'alice', data: 1 })
-    await lock.blocked()
+    const first = settle(store.append({ channel: ch, from: 'alice', data: 1 }))
+    const backend = await lock.blocked()
+    return { store, ch, lock, first, backend }
+  }
+  const stored = async <T>(outcome: Promise<Outcome<T>>): Promise<T> => {
+    const settled = await outcome
+    if (!settled.ok) throw settled.error
+    return settled.value
+  }
+
+  t.test('pipelining › a batch is sent while another runs; seqs still follow append order', async (t) => {
+    const { store, ch, lock, first } = await blockedStore(t, 'pipelined')
     const second = store.append({ channel: ch, from: 'alice', data: 2 })
     while (store.stats().mostBatchesInFlight < 2) await nextTurn()
     const third = store.append({ channel: ch, from: 'alice', data: 3 })
     await nextTurn()
     t.equal(store.stats().queued, 1, 'a third batch waits: both slots are busy')
     await lock.release()
-    const results = await Promise.all([first, second, third])
+    const results = await Promise.all([stored(first), second, third])
     t.same(seqs(results.map((r) => r.message)), [2, 3, 4], 'in append order')
     t.same((await store.range(ch, 0, 10)).map((m) => m.data), [0, 1, 2, 3])
     t.equal(store.stats().mostBatchesInFlight, 2)
   })
 
   t.test('pipelining › when its connection dies, the batches on it reject and the next append opens a new one', async (t) => {
-    const store = node(t)
-    const ch = channel('pipeline-dies')
-    await store.append({ channel: ch, from: 'alice', data: 0 })
-    const lock = await lockStream(t, ch)
-    const first = settle(store.append({ channel: ch, from: 'alice', data: 1 }))
-    const backend = await lock.blocked()
+    const { store, ch, lock, first, backend } = await blockedStore(t, 'pipeline-dies')
     const second = settle(store.append({ channel: ch, from: 'alice', data: 2 }))
     while (store.stats().mostBatchesInFlight < 2) await nextTurn()
     await sql('SELECT pg_terminate_backend($1)', [backend])
@@ -147,13 +157,14 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
   })
 
   t.test('pipelining › a statement past transactionTimeoutMs is rolled back and holds up no later batch', async (t) => {
-    const store = node(t, { transactionTimeoutMs: 300 })
+    // 1 s: the statements before the stuck one must fit in it on a busy machine too.
+    const store = node(t, { transactionTimeoutMs: 1_000 })
     const [stuck, free] = [channel('stuck'), channel('free')]
     await store.append({ channel: stuck, from: 'alice', data: 0 })
     const lock = await lockStream(t, stuck)
     const outcome = await settle(store.append({ channel: stuck, from: 'alice', data: 1 }))
     t.ok(!outcome.ok && isSwitchboardError(outcome.error, 'INTERNAL'), 'the stuck batch rejects with INTERNAL')
-    t.match(String(((outcome as { error?: Error }).error?.cause as Error | undefined)?.message), /longer than 300 ms/)
+    t.match(String(((outcome as { error?: Error }).error?.cause as Error | undefined)?.message), /longer than 1000 ms/)
     t.match(await store.append({ channel: free, from: 'alice', data: 2 }), { message: { seq: 1 } }, 'the next batch commits while the lock is still held')
     await lock.release()
     t.same((await store.range(stuck, 0, 10)).map((m) => m.data), [0], 'the stuck statement was rolled back')
@@ -161,17 +172,12 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
   })
 
   t.test('pipelining › batchesInFlight 1 sends one batch at a time', async (t) => {
-    const store = node(t, { batchesInFlight: 1 })
-    const ch = channel('serial')
-    await store.append({ channel: ch, from: 'alice', data: 0 })
-    const lock = await lockStream(t, ch)
-    const first = store.append({ channel: ch, from: 'alice', data: 1 })
-    await lock.blocked()
+    const { store, ch, lock, first } = await blockedStore(t, 'serial', { batchesInFlight: 1 })
     const second = store.append({ channel: ch, from: 'alice', data: 2 })
     for (let i = 0; i < 5; i++) await nextTurn()
     t.equal(store.stats().queued, 1, 'the second waits for the first')
     await lock.release()
-    t.same(seqs((await Promise.all([first, second])).map((r) => r.message)), [2, 3])
+    t.same(seqs((await Promise.all([stored(first), second])).map((r) => r.message)), [2, 3])
     t.equal(store.stats().mostBatchesInFlight, 1)
   })
 
