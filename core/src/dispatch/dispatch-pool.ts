@@ -51,18 +51,27 @@ export function deadlineOf(signal?: AbortSignal): TaskDeadline {
 /** A task given to {@link DispatchPool.run}. */
 export type DispatchTask<T> = (deadline: TaskDeadline) => Promise<T> | T
 
-/** One call of {@link DispatchPool.run}: its task, caller, deadline and abort state. */
+/** A task given to {@link DispatchPool.submit}: gets the caller's `context` and its deadline. */
+export type ContextTask<C> = (context: C, deadline: TaskDeadline) => unknown
+
+/**
+ * Hears the outcome of a {@link DispatchPool.submit} call, once: `failed` is false with the
+ * task's value, or true with what it threw or rejected with (or `TIMEOUT`, `CLOSED`).
+ */
+export type TaskOutcome<C> = (context: C, failed: boolean, outcome: unknown) => void
+
+/** One call of {@link DispatchPool.submit}: its task, caller, deadline and abort state. */
 class Job implements TaskDeadline {
   /** The abort reason, once aborted. */
   #reason: unknown
   #controller: AbortController | undefined
-  /** The caller's promise is settled; later outcomes of the task are ignored. */
+  /** The caller has been answered; later outcomes of the task are ignored. */
   done = false
 
   constructor(
-    readonly task: DispatchTask<unknown>,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
+    readonly task: ContextTask<unknown>,
+    readonly context: unknown,
+    readonly answer: TaskOutcome<unknown>,
     /** When the deadline passes (`performance.now()` ms). */
     readonly deadlineAt: number,
   ) {}
@@ -143,17 +152,32 @@ export class DispatchPool {
    *   after `close()`.
    */
   run<T>(task: DispatchTask<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new SwitchboardError('CLOSED'))
-    const canStart = this.#running.size < this.#concurrency && this.#queue.size === 0
-    if (!canStart && this.#queue.size >= this.#queueCap) return Promise.reject(new SwitchboardError('OVERLOADED'))
     return new Promise<T>((resolve, reject) => {
-      const job = new Job(task as DispatchTask<unknown>, resolve as (value: unknown) => void, reject, performance.now() + this.#deadlineMs)
-      this.#pending.add(job)
-      if (this.#timer === undefined) this.#timer = setTimeout(this.#sweep, this.#deadlineMs)
-      else if (this.#pending.size === 1) this.#timer.ref()
-      if (canStart) this.#start(job)
-      else this.#queue.add(job)
+      const refused = this.submit(runTask, { task, resolve, reject } satisfies RunCall, settleRun)
+      if (refused !== undefined) reject(refused)
     })
+  }
+
+  /**
+   * {@link run} without promises of its own, for the hot path: runs `task(context, deadline)`
+   * when a slot is free and then calls `answer(context, failed, outcome)` once, never
+   * synchronously from `submit` (an error thrown by `task` is answered on a later microtask).
+   * Deadlines and closing answer as `run` rejects. Shared `task` and `answer` functions with a
+   * per-call `context` allocate nothing per call but the pool's own record.
+   * @returns undefined when the call was accepted; the `OVERLOADED` or `CLOSED` error when it
+   *   was refused at once (`task` never runs and `answer` is never called).
+   */
+  submit<C>(task: ContextTask<C>, context: C, answer: TaskOutcome<C>): SwitchboardError | undefined {
+    if (this.#closed) return new SwitchboardError('CLOSED')
+    const canStart = this.#running.size < this.#concurrency && this.#queue.size === 0
+    if (!canStart && this.#queue.size >= this.#queueCap) return new SwitchboardError('OVERLOADED')
+    const job = new Job(task as ContextTask<unknown>, context, answer as TaskOutcome<unknown>, performance.now() + this.#deadlineMs)
+    this.#pending.add(job)
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#sweep, this.#deadlineMs)
+    else if (this.#pending.size === 1) this.#timer.ref()
+    if (canStart) this.#start(job)
+    else this.#queue.add(job)
+    return undefined
   }
 
   /** Tasks started and not yet settled, including ones whose caller already got `TIMEOUT` or `CLOSED`. */
@@ -211,7 +235,7 @@ export class DispatchPool {
     this.#running.add(job)
     let result: unknown
     try {
-      result = job.task(job)
+      result = job.task(job.context, job)
     } catch (error) {
       // Settled on a later microtask like any other outcome, so a queue of throwing tasks
       // never recurses through #next.
@@ -236,8 +260,7 @@ export class DispatchPool {
     job.done = true
     this.#pending.delete(job)
     if (this.#pending.size === 0) this.#timer?.unref()
-    if (failed) job.reject(outcome)
-    else job.resolve(outcome)
+    job.answer(job.context, failed, outcome)
   }
 
   /** The deadline timer fired: expires every call past its deadline, then waits for the next one. */
@@ -286,6 +309,22 @@ export class DispatchPool {
       waiter.resolve(true)
     }
   }
+}
+
+/** A {@link DispatchPool.run} call, as the context of its {@link DispatchPool.submit}. */
+interface RunCall {
+  readonly task: DispatchTask<unknown>
+  readonly resolve: (value: never) => void
+  readonly reject: (error: unknown) => void
+}
+
+function runTask(call: RunCall, deadline: TaskDeadline): unknown {
+  return call.task(deadline)
+}
+
+function settleRun(call: RunCall, failed: boolean, outcome: unknown): void {
+  if (failed) call.reject(outcome)
+  else call.resolve(outcome as never)
 }
 
 function invalid(name: string, value: number, expected: string): never {

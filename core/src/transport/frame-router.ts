@@ -38,10 +38,11 @@ export interface FrameRouterDeps {
 
 /** Per-connection router state, kept beside the connection. */
 interface RouterState {
+  readonly connection: Connection
   /** Frames waiting to be handled, in arrival order. */
   inbox: ClientFrame[]
-  /** Whether a frame of this connection is being handled. */
-  busy: boolean
+  /** The frame in the dispatch pool (the connection is busy while there is one). */
+  current: ClientFrame | undefined
   /** Whether a `connect` frame was received. */
   connectSeen: boolean
   /** Publish token bucket, made on the first publish (it starts full, as it would be by then anyway). */
@@ -69,8 +70,9 @@ export class FrameRouter {
   attach(connection: Connection): void {
     const { options } = this.deps
     this.state.set(connection, {
+      connection,
       inbox: [],
-      busy: false,
+      current: undefined,
       connectSeen: false,
       publishes: undefined,
       strikes: 0,
@@ -110,7 +112,7 @@ export class FrameRouter {
       return
     }
     state.inbox.push(frame)
-    if (!state.busy) void this.drainInbox(connection, state)
+    if (state.current === undefined) this.drainInbox(state)
   }
 
   private admitPublish(connection: Connection, state: RouterState): boolean {
@@ -128,18 +130,33 @@ export class FrameRouter {
     return false
   }
 
-  private async drainInbox(connection: Connection, state: RouterState): Promise<void> {
-    state.busy = true
-    while (state.inbox.length > 0 && !connection.closed) {
+  /**
+   * Hands the connection's next frame to the dispatch pool; {@link frameDone} calls this again
+   * once it is answered. Callbacks rather than an async loop: this runs for every frame, and a
+   * promise per frame was a sizable share of a publish's garbage.
+   */
+  private drainInbox(state: RouterState): void {
+    while (state.inbox.length > 0 && !state.connection.closed) {
       const frame = state.inbox.shift()!
-      try {
-        await this.deps.pool.run(deadline => this.handle(connection, frame, deadline))
-      } catch (err) {
-        this.sendError(connection, frameId(frame), err)
-      }
+      state.current = frame
+      const refused = this.deps.pool.submit(this.runFrame, state, this.frameDone)
+      if (refused === undefined) return
+      state.current = undefined
+      this.sendError(state.connection, frameId(frame), refused)
     }
     state.inbox.length = 0
-    state.busy = false
+  }
+
+  /** The dispatch task of a connection's current frame. */
+  private readonly runFrame = (state: RouterState, deadline: TaskDeadline): Promise<void> | void =>
+    this.handle(state.connection, state.current!, deadline)
+
+  /** The current frame was handled (or failed, or timed out): answer a failure, then go on. */
+  private readonly frameDone = (state: RouterState, failed: boolean, outcome: unknown): void => {
+    const frame = state.current!
+    state.current = undefined
+    if (failed) this.sendError(state.connection, frameId(frame), outcome)
+    this.drainInbox(state)
   }
 
   /** Runs one frame as a dispatch task. Not async itself (the channel layer's promise is returned as is); the pool turns a throw into a rejection. */

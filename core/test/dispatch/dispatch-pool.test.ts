@@ -355,3 +355,87 @@ t.test('DispatchPool › deadlines', async t => {
     t.not(never.signal, never.signal, 'a fresh signal each time, so listeners added to one are not kept')
   })
 })
+
+t.test('DispatchPool › submit (the callback form the router uses)', async t => {
+  /** Records every answer of a submit call, with the context it came with. */
+  function recorder() {
+    const answers: { context: string; failed: boolean; outcome: unknown }[] = []
+    const answered = deferred()
+    const answer = (context: string, failed: boolean, outcome: unknown): void => {
+      answers.push({ context, failed, outcome })
+      answered.resolve()
+    }
+    return { answers, answer, answered: answered.promise }
+  }
+
+  t.test('runs the task with its context and answers once, never from inside submit', async t => {
+    const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: LONG })
+    t.teardown(() => pool.close())
+    const { answers, answer, answered } = recorder()
+    const seen: string[] = []
+    const refused = pool.submit((context: string) => {
+      seen.push(context)
+      return `${context}!`
+    }, 'a', answer)
+    t.equal(refused, undefined, 'accepted')
+    t.same(seen, ['a'], 'a free slot starts the task at once')
+    t.same(answers, [], 'but the answer comes later')
+    await answered
+    await settle()
+    t.same(answers, [{ context: 'a', failed: false, outcome: 'a!' }])
+  })
+
+  t.test('a task that throws is answered as failed with that error, on a later microtask', async t => {
+    const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: LONG })
+    t.teardown(() => pool.close())
+    const { answers, answer, answered } = recorder()
+    const boom = new Error('boom')
+    pool.submit(() => {
+      throw boom
+    }, 'x', answer)
+    t.same(answers, [])
+    await answered
+    t.equal(answers.length, 1)
+    t.equal(answers[0]!.failed, true)
+    t.equal(answers[0]!.outcome, boom)
+  })
+
+  t.test('refuses at once with OVERLOADED or CLOSED, and then never runs the task or answers', async t => {
+    const pool = new DispatchPool({ concurrency: 1, queueCap: 0, deadlineMs: LONG })
+    const gate = deferred()
+    const { answers, answer } = recorder()
+    let ran = 0
+    t.equal(pool.submit(() => gate.promise, 'first', answer), undefined)
+    const overloaded = pool.submit(() => void ran++, 'second', answer)
+    t.match(overloaded, { name: 'SwitchboardError', code: 'OVERLOADED' })
+    pool.close()
+    const closed = pool.submit(() => void ran++, 'third', answer)
+    t.match(closed, { name: 'SwitchboardError', code: 'CLOSED' })
+    gate.resolve()
+    await settle()
+    t.equal(ran, 0, 'refused tasks never ran')
+    t.same(
+      answers.map(a => [a.context, (a.outcome as SwitchboardError).code]),
+      [['first', 'CLOSED']],
+      'only the accepted call was answered (CLOSED, by close)',
+    )
+  })
+
+  t.test('a deadline answers TIMEOUT once, and the late outcome of the task is dropped', async t => {
+    const pool = new DispatchPool({ concurrency: 1, queueCap: 1, deadlineMs: 20 })
+    t.teardown(() => pool.close())
+    const { answers, answer, answered } = recorder()
+    const gate = deferred<string>()
+    let deadline: TaskDeadline | undefined
+    pool.submit((_context: string, d) => {
+      deadline = d
+      return gate.promise
+    }, 'slow', answer)
+    await answered
+    t.match(answers, [{ context: 'slow', failed: true, outcome: TIMEOUT }])
+    t.equal(deadline?.aborted, true, 'the running task sees its deadline pass')
+    gate.resolve('late')
+    await pool.drain(LONG)
+    t.equal(answers.length, 1, 'answered once')
+  })
+})
