@@ -60,6 +60,15 @@ function ensurePrismaClient(): void {
   if (result.status !== 0) throw new Error('prisma generate failed')
 }
 
+/** The checkout's commit, marked `+changes` when files differ from it; undefined outside git. */
+function measuredCommit(): string | undefined {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
+  if (head.status !== 0) return undefined
+  // bench/results and docs/benchmarks.md are what the run writes: changes there do not change what is measured.
+  const status = spawnSync('git', ['status', '--porcelain', '--', '.', ':!bench/results', ':!docs/benchmarks.md'], { cwd: ROOT, encoding: 'utf8' })
+  return `${head.stdout.trim()}${status.stdout.trim() ? '+changes' : ''}`
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   if (args.docsOnly) {
@@ -77,9 +86,11 @@ async function main(): Promise<void> {
   ensurePrismaClient()
   const started = Date.now()
   const machine = machineInfo(await serviceVersions(DATABASE_URL, REDIS_URL))
+  const commit = measuredCommit()
   console.error(`bench: ${plan.mode} run of ${scenarios.join(', ')} on ${machine.cores} cores (load average ${machine.loadAverageAtStart})`)
   const partial: Omit<BenchResults, 'summary' | 'targets'> = {
     generatedAt: new Date().toISOString(),
+    ...(commit === undefined ? {} : { commit }),
     mode: plan.mode,
     scenarios,
     durationSec: 0,

@@ -38,7 +38,7 @@ member) and the most used peer (Socket.IO ${m.versions['socket.io']}), in one ru
 generator. Absolute numbers drift on shared machines; the **ratios measured in the same run** are
 the figures to compare across commits (\`summary\` in bench/results/latest.json).
 
-- Run: **${r.mode}** (\`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`), ${r.generatedAt}, ${r.durationSec} s.${r.mode === 'quick' ? ' Quick runs use fewer steps, shorter windows and fewer idle connections: treat them as a smoke test of the figures; a full run (`npm run bench`) on a quiet machine is the reference.' : ''}
+- Run: **${r.mode}** (\`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`), ${r.generatedAt}, ${r.durationSec} s${r.commit === undefined ? '' : `, commit \`${r.commit.replace('+changes', '')}\`${r.commit.endsWith('+changes') ? ' with uncommitted changes' : ''}`}.${r.mode === 'quick' ? ' Quick runs use fewer steps, shorter windows and fewer idle connections: treat them as a smoke test of the figures; a full run (`npm run bench`) on a quiet machine is the reference.' : ''}
 - Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart} when the run started${m.loadAverageAtStart > m.cores / 2 ? ' (**other work was running**: absolute figures are noisy, ratios less so)' : ''}.
 - Software: Node ${m.node}; ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
 - Kernel and process settings: ${Object.entries(m.settings).map(([k, v]) => `\`${k}\` = ${v}`).join('; ')}.

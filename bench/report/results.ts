@@ -54,6 +54,8 @@ export interface FanoutComparison {
 /** Everything one run measured: bench/results/latest.json. */
 export interface BenchResults {
   generatedAt: string
+  /** The commit measured (`git rev-parse --short HEAD`), `+changes` when the tree had uncommitted changes; absent outside a git checkout. */
+  commit?: string
   mode: 'full' | 'quick'
   /** Scenarios run (all unless `--only`). */
   scenarios: string[]
