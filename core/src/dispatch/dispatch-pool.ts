@@ -163,7 +163,8 @@ export class DispatchPool {
    * when a slot is free and then calls `answer(context, failed, outcome)` once, never
    * synchronously from `submit` (an error thrown by `task` is answered on a later microtask).
    * Deadlines and closing answer as `run` rejects. Shared `task` and `answer` functions with a
-   * per-call `context` allocate nothing per call but the pool's own record.
+   * per-call `context` allocate nothing per call but the pool's own record. `answer` may submit
+   * again at once; it must not throw (it runs inside the pool's bookkeeping).
    * @returns undefined when the call was accepted; the `OVERLOADED` or `CLOSED` error when it
    *   was refused at once (`task` never runs and `answer` is never called).
    */
@@ -263,17 +264,23 @@ export class DispatchPool {
     job.answer(job.context, failed, outcome)
   }
 
-  /** The deadline timer fired: expires every call past its deadline, then waits for the next one. */
+  /**
+   * The deadline timer fired: arms it for the first call still in time, then expires every call
+   * past its deadline. In that order because a `submit` answer may submit again at once (the
+   * router does): that call then finds the timer armed, or arms it itself when none is left.
+   */
   readonly #sweep = (): void => {
     this.#timer = undefined
     const now = performance.now()
+    const expired: Job[] = []
     for (const job of this.#pending) {
       if (job.deadlineAt > now) {
         this.#timer = setTimeout(this.#sweep, Math.max(1, Math.ceil(job.deadlineAt - now)))
-        return
+        break
       }
-      this.#expire(job)
+      expired.push(job)
     }
+    for (const job of expired) this.#expire(job)
   }
 
   #expire(job: Job): void {

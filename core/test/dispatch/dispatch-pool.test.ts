@@ -439,3 +439,25 @@ t.test('DispatchPool › submit (the callback form the router uses)', async t =>
     t.equal(answers.length, 1, 'answered once')
   })
 })
+
+t.test('DispatchPool › a call submitted from inside a TIMEOUT answer gets its own deadline and leaves no timer behind', async t => {
+  const before = activeTimers()
+  const pool = new DispatchPool({ concurrency: 2, queueCap: 2, deadlineMs: 30 })
+  const gates = [deferred(), deferred()]
+  const answers: string[] = []
+  const second = deferred()
+  pool.submit(() => gates[0]!.promise, 'first', (context, failed, outcome) => {
+    answers.push(`${context}: ${(outcome as SwitchboardError).code}`)
+    // As the router does: the answer hands the connection's next frame to the pool at once.
+    pool.submit(() => gates[1]!.promise, 'second', (c, f, o) => {
+      answers.push(`${c}: ${(o as SwitchboardError).code}`)
+      second.resolve()
+    })
+  })
+  await second.promise
+  t.same(answers, ['first: TIMEOUT', 'second: TIMEOUT'], 'the call made during the sweep timed out too, at its own deadline')
+  pool.close()
+  for (const gate of gates) gate.resolve()
+  await pool.drain(LONG)
+  t.equal(activeTimers(), before, 'no deadline timer is left once closed')
+})
