@@ -47,6 +47,11 @@ export interface FanoutComparison {
   cpuVsWs: number | null
   cpuVsSocketio: number | null
   p99VsWs: number | null
+  /**
+   * Switchboard ÷ bare ws p99 with each target's lowest p99 over its runs at `step` (see
+   * `FanoutStep.lowestP99OfRunsMs`); absent with one run each. Information beside `p99VsWs`, not in the summary.
+   */
+  p99VsWsLowestOfRuns?: number | null
   /** Socket.IO ÷ bare ws CPU per delivery (the issue measured 1.75–1.96 before the project started). */
   socketioCpuVsWs: number | null
 }

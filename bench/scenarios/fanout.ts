@@ -25,6 +25,11 @@ export interface FanoutStep {
   sidecarCpuPerDeliveryUs?: number
   /** Connections the server closed during the window, by close code (slow consumers show here). */
   closed?: Record<number, number>
+  /**
+   * From several runs ({@link bestOfRuns}): the lowest p99 of the runs that kept up at this step,
+   * whichever run the step's other figures come from. Reported beside the summary, not in it.
+   */
+  lowestP99OfRunsMs?: number
 }
 
 /** A step's p99 above this (ms) means the server did not keep up, whatever it delivered. */
@@ -76,7 +81,8 @@ export function bestOfRuns(runs: FanoutResult[]): FanoutResult {
   for (const rate of offered) {
     const candidates = runs.map(r => r.steps.find(s => s.offered === rate)).filter((s): s is FanoutStep => s !== undefined)
     const best = candidates.reduce((a, b) => (a.keptUp !== b.keptUp ? (a.keptUp ? a : b) : b.serverCpuPerDeliveryUs < a.serverCpuPerDeliveryUs ? b : a))
-    steps.push(best)
+    const keptUpP99s = candidates.filter(s => s.keptUp).map(s => s.p99Ms)
+    steps.push(keptUpP99s.length > 1 ? { ...best, lowestP99OfRunsMs: Math.min(...keptUpP99s) } : best)
     if (!best.keptUp) break
   }
   const kept = steps.filter(s => s.keptUp).map(s => s.offered)
