@@ -82,7 +82,7 @@ export function bestOfRuns(runs: FanoutResult[]): FanoutResult {
     const candidates = runs.map(r => r.steps.find(s => s.offered === rate)).filter((s): s is FanoutStep => s !== undefined)
     const best = candidates.reduce((a, b) => (a.keptUp !== b.keptUp ? (a.keptUp ? a : b) : b.serverCpuPerDeliveryUs < a.serverCpuPerDeliveryUs ? b : a))
     const keptUpP99s = candidates.filter(s => s.keptUp).map(s => s.p99Ms)
-    steps.push(keptUpP99s.length > 1 ? { ...best, lowestP99OfRunsMs: Math.min(...keptUpP99s) } : best)
+    steps.push(runs.length > 1 && keptUpP99s.length > 0 ? { ...best, lowestP99OfRunsMs: Math.min(...keptUpP99s) } : best)
     if (!best.keptUp) break
   }
   const kept = steps.filter(s => s.keptUp).map(s => s.offered)
