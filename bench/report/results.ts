@@ -18,6 +18,7 @@ export interface Summary {
   memory_per_conn_vs_ws: number | null
   memory_per_conn_vs_socketio: number | null
   persisted_publishes_per_s: number | null
+  /** p99 at 20,000 persisted publishes/s offered; at the highest rate held when 20,000/s was not held (see `persistedP99`). */
   persisted_p99_ms: number | null
   persisted_vs_pg_floor: number | null
   catchup_msgs_per_s: number | null

@@ -1,4 +1,5 @@
 import type { FanoutResult } from '../scenarios/fanout.js'
+import type { RoundtripResult } from '../scenarios/roundtrip.js'
 import type { BenchResults, FanoutComparison, PerTarget, Summary, TargetCheck } from './results.js'
 
 function ratio(a: number | undefined, b: number | undefined, digits = 3): number | null {
@@ -55,7 +56,7 @@ export function summarize(results: Omit<BenchResults, 'summary' | 'targets'>): S
     memory_per_conn_vs_ws: ratio(memory.switchboard?.rssPerConnection, memory.ws?.rssPerConnection),
     memory_per_conn_vs_socketio: ratio(memory.switchboard?.rssPerConnection, memory.socketio?.rssPerConnection),
     persisted_publishes_per_s: persisted ? persisted.highestHeld : null,
-    persisted_p99_ms: persisted && persisted.highestHeld > 0 ? persisted.p99AtHighestMs : null,
+    persisted_p99_ms: persistedP99(persisted),
     persisted_vs_pg_floor: persisted && floor ? ratio(persisted.highestHeld, floor.rowsPerSecond) : null,
     catchup_msgs_per_s: results.catchup ? results.catchup.messagesPerSecond : null,
     max_connections: results.maxConnections ? results.maxConnections.held : null,
@@ -65,6 +66,18 @@ export function summarize(results: Omit<BenchResults, 'summary' | 'targets'>): S
 /** The issue's target for persisted publishes held per second. */
 export const PERSISTED_TARGET_PER_S = 20_000
 
+/**
+ * `persisted_p99_ms`: the p99 at the target rate ({@link PERSISTED_TARGET_PER_S} offered), which
+ * is what the target "≥ 20,000/s with p99 ≤ 50 ms" asks about, and a fixed load compares across
+ * commits where the highest rate held moves with the steps. When that step was not held (or did
+ * not run), the p99 at the highest rate held; null when none was held.
+ */
+export function persistedP99(persisted: RoundtripResult | undefined): number | null {
+  if (!persisted || persisted.highestHeld === 0) return null
+  const atTarget = persisted.steps.find(s => s.offered === PERSISTED_TARGET_PER_S && s.held)
+  return atTarget ? atTarget.p99Ms : persisted.p99AtHighestMs
+}
+
 const TARGETS: Omit<TargetCheck, 'value' | 'met' | 'missedBy'>[] = [
   { key: 'fanout_cpu_per_delivery_vs_ws', label: 'Fan-out server CPU per delivery ÷ bare ws', op: '<=', target: 1.2 },
   { key: 'fanout_cpu_per_delivery_vs_socketio', label: 'Fan-out server CPU per delivery ÷ Socket.IO', op: '<=', target: 0.65 },
@@ -72,7 +85,7 @@ const TARGETS: Omit<TargetCheck, 'value' | 'met' | 'missedBy'>[] = [
   { key: 'memory_per_conn_vs_ws', label: 'RSS per idle connection ÷ bare ws', op: '<=', target: 1.5 },
   { key: 'memory_per_conn_vs_socketio', label: 'RSS per idle connection ÷ Socket.IO', op: '<=', target: 0.6 },
   { key: 'persisted_publishes_per_s', label: 'Persisted publishes held (per s)', op: '>=', target: PERSISTED_TARGET_PER_S },
-  { key: 'persisted_p99_ms', label: 'Persisted publish p99 at that rate (ms)', op: '<=', target: 50 },
+  { key: 'persisted_p99_ms', label: `Persisted publish p99 at ${PERSISTED_TARGET_PER_S.toLocaleString('en-US')}/s (ms)`, op: '<=', target: 50 },
   { key: 'persisted_vs_pg_floor', label: 'Persisted publishes ÷ bare pg floor', op: '>=', target: 0.5 },
   { key: 'catchup_msgs_per_s', label: 'Catch-up (messages per s)', op: '>=', target: 100_000 },
 ]
