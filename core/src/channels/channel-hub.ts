@@ -3,7 +3,7 @@ import type { Broker } from '../engines/broker.js'
 import type { Presence } from '../engines/presence.js'
 import type { RedeliveryQueue } from '../engines/queue.js'
 import type { Sequencer } from '../engines/sequencer.js'
-import type { MessageStore, StoredMessage } from '../engines/store.js'
+import type { MessageStore, StoredMessage, StoredMessageJson } from '../engines/store.js'
 import { Redeliverer, type RedeliveryOptions } from '../delivery/redelivery.js'
 import type { Metrics } from '../observability/metrics.js'
 import { SwitchboardError } from '../errors.js'
@@ -11,6 +11,8 @@ import { replay } from '../delivery/catch-up.js'
 import { PublishPipeline } from '../delivery/publish-pipeline.js'
 import { deadlineOf, type TaskDeadline } from '../dispatch/dispatch-pool.js'
 import { DEFAULT_HISTORY_LIMIT, type ChannelFrame, type PublishFrame, type SubscribeFrame } from '../protocol/frames.js'
+import { messageFrameJson } from '../protocol/message-frame-json.js'
+import { PreparedFrame } from '../protocol/prepared-frame.js'
 import type { Session } from '../transport/session.js'
 import type { ChannelLayer } from './channel-layer.js'
 import { ChannelRegistry, type ResolvedChannel } from './channel-registry.js'
@@ -342,18 +344,7 @@ export class ChannelHub implements ChannelLayer {
     let replayed = true
     if (from !== undefined) {
       try {
-        await replay(
-          this.deps.store,
-          channel,
-          from,
-          latest,
-          message => {
-            this.table.markSent(channel, session, message.seq)
-            return session.send({ type: 'message', ...message })
-          },
-          sendPage => (session.batch ? session.batch(sendPage) : sendPage()),
-          () => session.writable?.() ?? Promise.resolve(),
-        )
+        await this.replay(session, channel, from, latest)
       } catch (err) {
         // The client already has its `subscribed`: an error now would reach nobody and leave the
         // subscriber held back for good. What the replay did not send comes from the store.
@@ -379,6 +370,30 @@ export class ChannelHub implements ChannelLayer {
     }
     // The connection may have ended while this ran; its cleanup may have missed what we just added.
     if (session.closed) await this.leave(session, resolved)
+  }
+
+  /**
+   * Sends `session` the stored messages of `channel` after seq `from` up to `latest`. With a
+   * store that has `rangeJson`, each frame is written from the stored JSON text, the payload
+   * spliced in unparsed (a MessagePack session parses the frame, as for broker payloads).
+   */
+  private replay(session: Session, channel: string, from: number, latest: number): Promise<void> {
+    const store = this.deps.store
+    const batch = (sendPage: () => void): void => (session.batch ? session.batch(sendPage) : sendPage())
+    const writable = (): Promise<void> => session.writable?.() ?? Promise.resolve()
+    if (store.rangeJson) {
+      const rangeJson = store.rangeJson.bind(store)
+      const send = (message: StoredMessageJson): boolean => {
+        this.table.markSent(channel, session, message.seq)
+        return session.sendPrepared(PreparedFrame.fromJson(messageFrameJson(message), 'message'))
+      }
+      return replay((after, limit) => rangeJson(channel, after, limit), from, latest, send, batch, writable)
+    }
+    const send = (message: StoredMessage): boolean => {
+      this.table.markSent(channel, session, message.seq)
+      return session.send({ type: 'message', ...message })
+    }
+    return replay((after, limit) => store.range(channel, after, limit), from, latest, send, batch, writable)
   }
 
   /** Drops the session's subscription and presence on a channel (idempotent). */

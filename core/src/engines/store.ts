@@ -15,6 +15,15 @@ export interface StoredMessage {
   readonly ts: number
 }
 
+/**
+ * A {@link StoredMessage} with its `data` as the JSON text the store holds, not parsed: what
+ * {@link MessageStore.rangeJson} returns so a replay can splice it into `message` frames.
+ */
+export interface StoredMessageJson extends Omit<StoredMessage, 'data'> {
+  /** `data` as JSON text (any valid JSON spelling of the same value; `null` for no data). */
+  readonly dataJson: string
+}
+
 /** What to append. */
 export interface AppendInput {
   readonly channel: string
@@ -87,6 +96,12 @@ export interface MessageStore {
   position(channel: string): Promise<StreamPosition>
   /** Messages after `afterSeq`, ascending, at most `limit`. */
   range(channel: string, afterSeq: number, limit: number): Promise<StoredMessage[]>
+  /**
+   * Optional: `range` with each message's `data` left as JSON text. Replays use it when present,
+   * so a JSON subscriber's `message` frames are written without parsing and re-encoding every
+   * payload. Must return the same messages as `range`, `data` spelled as JSON.
+   */
+  rangeJson?(channel: string, afterSeq: number, limit: number): Promise<StoredMessageJson[]>
   /** The `limit` messages before `before` (exclusive; default: after the latest), oldest first. */
   history(channel: string, options: { before?: number; limit: number }): Promise<StoredMessage[]>
   /** The recipient's acked seq on `channel`, or 0 when it never acked. */

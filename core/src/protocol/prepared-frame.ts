@@ -14,24 +14,33 @@ const UNPARSED: ServerFrame = Object.freeze({ type: 'pong', id: 0 })
  */
 export class PreparedFrame {
   #frame: ServerFrame | undefined
+  #type: ServerFrame['type'] | undefined
   readonly #encoded: { [name in CodecName]?: string | Uint8Array } = {}
   readonly #framed: { [name in CodecName]?: Buffer } = {}
 
   /** Wraps `frame`; nothing is encoded until {@link encoded} asks. */
   constructor(frame: ServerFrame) {
     this.#frame = frame
+    this.#type = frame.type
   }
 
   /**
    * Wraps a frame already encoded as JSON, e.g. a payload received from the broker: JSON
    * connections send `text` as is, and it is parsed only if another codec needs the frame.
-   * `text` must come from the server itself (it is trusted, not validated).
+   * `text` must come from the server itself (it is trusted, not validated). With `type` (the
+   * frame's type, when the caller knows it) {@link type} answers without parsing either.
    */
-  static fromJson(text: string): PreparedFrame {
+  static fromJson(text: string, type?: ServerFrame['type']): PreparedFrame {
     const prepared = new PreparedFrame(UNPARSED)
     prepared.#frame = undefined
+    prepared.#type = type
     prepared.#encoded.json = text
     return prepared
+  }
+
+  /** The frame's type; parses JSON text only when it was prepared without its type. */
+  get type(): ServerFrame['type'] {
+    return this.#type ?? this.frame.type
   }
 
   /** The frame, parsed from the JSON text on first use. Throws a SyntaxError if that text is not JSON. */

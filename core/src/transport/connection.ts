@@ -93,7 +93,7 @@ export class Connection implements Session {
 
   sendPrepared(frame: PreparedFrame): boolean {
     if (this.closed) return false
-    this.options.tally?.countOut(frame.frame.type)
+    this.options.tally?.countOut(frame.type)
     const raw = this.rawSocket()
     if (raw) {
       const bytes = frame.framed(this.codec)

@@ -63,4 +63,13 @@ t.test('PreparedFrame', async (t) => {
     t.same(prepared.frame, message)
     t.equal(prepared.frame, prepared.frame, 'the parsed frame is kept')
   })
+
+  t.test('type › is known without parsing when fromJson is told it; otherwise read from the frame', async (t) => {
+    // Text that is not JSON: reading `frame` would throw, so `type` must not touch it.
+    const told = PreparedFrame.fromJson('{"type":"message",', 'message')
+    t.equal(told.type, 'message', 'given type, no parse')
+    t.throws(() => told.frame, SyntaxError, 'the text really is not JSON')
+    t.equal(PreparedFrame.fromJson(JSON.stringify(message)).type, 'message', 'parsed when not told')
+    t.equal(new PreparedFrame({ type: 'pong', id: 3 }).type, 'pong', 'a wrapped frame has its own type')
+  })
 })

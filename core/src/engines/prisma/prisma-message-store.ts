@@ -1,12 +1,12 @@
 import { SwitchboardError } from '../../errors.js'
-import type { AppendInput, AppendResult, DeadLetter, MessageStore, RetentionPolicy, StoredMessage, StreamPosition } from '../store.js'
+import type { AppendInput, AppendResult, DeadLetter, MessageStore, RetentionPolicy, StoredMessage, StoredMessageJson, StreamPosition } from '../store.js'
 import { prepareAppend, writeBatch, type PreparedAppend } from './append-batch.js'
 import { BatchQueue } from './batch-queue.js'
 import { disconnectPrismaClient, openPipelinedSql, rawSqlOf, type PipelinedSql } from './create-prisma-client.js'
 import { insertDeadLetter, selectDeadLetters, type DeadLetterFilter } from './dead-letters.js'
 import type { PrismaClient } from './generated/client.js'
 import { checkRetention, definedLimits } from './retention.js'
-import { MESSAGE_COLUMNS, seqParam, toMessage, toSafeNumber, type MessageRow, type RawSql } from './sql-rows.js'
+import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_DATA_JSON, seqParam, toMessage, toMessageJson, toSafeNumber, type MessageRow, type RawSql } from './sql-rows.js'
 
 /** Options of {@link PrismaMessageStore}. */
 export interface PrismaMessageStoreOptions {
@@ -192,6 +192,26 @@ export class PrismaMessageStore implements MessageStore {
       const count = seqParam(limit)
       if (after === undefined || count === undefined || count === 0) return []
       return this.#messages(`m.seq > $2 ORDER BY m.seq LIMIT $3`, channel, after, count)
+    })
+  }
+
+  /**
+   * `range` with each message's `data` as JSON text (PostgreSQL's own spelling of the jsonb,
+   * e.g. `{"a": 1}`), read as text so it is never parsed: replays splice it into their frames.
+   */
+  rangeJson(channel: string, afterSeq: number, limit: number): Promise<StoredMessageJson[]> {
+    return this.#read(async () => {
+      const after = seqParam(afterSeq)
+      const count = seqParam(limit)
+      if (after === undefined || count === undefined || count === 0) return []
+      const rows = await this.#sql.$queryRawUnsafe<(Omit<MessageRow, 'data'> & { data_json: string; epoch: string })[]>(
+        `SELECT ${MESSAGE_COLUMNS_DATA_JSON}, s.epoch FROM messages AS m JOIN streams AS s ON s.channel = m.channel
+         WHERE m.channel = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`,
+        channel,
+        after,
+        count,
+      )
+      return rows.map((row) => toMessageJson(row, channel, row.epoch))
     })
   }
 

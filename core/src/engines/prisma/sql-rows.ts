@@ -1,5 +1,5 @@
 import { SwitchboardError } from '../../errors.js'
-import type { StoredMessage } from '../store.js'
+import type { StoredMessage, StoredMessageJson } from '../store.js'
 
 /**
  * The raw-SQL surface of a PrismaClient or of its interactive transaction that the store uses.
@@ -22,6 +22,9 @@ export interface MessageRow {
 
 /** The columns of {@link MessageRow}, for SELECT lists (`m` is the `messages` alias). */
 export const MESSAGE_COLUMNS = 'm.seq, m.mid::text AS mid, m.from_user, m.data, (extract(epoch FROM m.created_at) * 1000)::float8 AS created_ms'
+
+/** {@link MESSAGE_COLUMNS} with `data` as its JSON text, `data_json` (`pg` parses jsonb; text it leaves alone). */
+export const MESSAGE_COLUMNS_DATA_JSON = 'm.seq, m.mid::text AS mid, m.from_user, m.data::text AS data_json, (extract(epoch FROM m.created_at) * 1000)::float8 AS created_ms'
 
 /**
  * `value` (an int8 column, or a count) as a JS number. Throws `INTERNAL` when it is beyond
@@ -55,4 +58,17 @@ export function toMessage(row: MessageRow, channel: string, epoch: string): Stor
 export function seqParam(value: number): number | undefined {
   if (Number.isNaN(value)) return undefined
   return Math.min(Math.max(Math.floor(value), 0), Number.MAX_SAFE_INTEGER)
+}
+
+/** The {@link StoredMessageJson} of a row selected with {@link MESSAGE_COLUMNS_DATA_JSON}. */
+export function toMessageJson(row: Omit<MessageRow, 'data'> & { readonly data_json: string }, channel: string, epoch: string): StoredMessageJson {
+  return {
+    channel,
+    seq: toSafeNumber(row.seq),
+    epoch,
+    mid: row.mid,
+    from: row.from_user,
+    dataJson: row.data_json,
+    ts: Number(row.created_ms),
+  }
 }

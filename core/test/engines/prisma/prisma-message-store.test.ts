@@ -195,6 +195,26 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     t.same(again.map((r) => r.message.from), odd.filter((text) => text !== ''))
   })
 
+  t.test('rangeJson › the same messages as range, data as JSON text that parses to the same value', async (t) => {
+    const store = node(t)
+    const ch = channel('json')
+    const datas: unknown[] = [{ text: 'hi' }, null, undefined, 0, -1.5, 'a "quoted" \\ string\n', ['ü✓😀', [1, { x: null }]], { nested: { deep: [true, false] } }, 1e21]
+    for (const data of datas) await store.append({ channel: ch, from: 'a"b\\c', data })
+    const plain = await store.range(ch, 2, 100)
+    const json = await store.rangeJson(ch, 2, 100)
+    t.equal(json.length, datas.length - 2, 'after seq 2: the rest')
+    t.same(
+      json.map(({ dataJson, ...rest }) => ({ ...rest, data: JSON.parse(dataJson) as unknown })),
+      plain,
+      'every field as range gives it, data parsed',
+    )
+    t.ok(json.every((m) => typeof m.dataJson === 'string'), 'data stays text')
+    t.same(seqs(await store.rangeJson(ch, 0, 3)), [1, 2, 3], 'limit')
+    t.same(await store.rangeJson(ch, 0, 0), [], 'limit 0')
+    t.same(await store.rangeJson(ch, datas.length, 10), [], 'nothing after the latest')
+    t.same(await store.rangeJson(channel('never'), 0, 10), [], 'a channel never appended to')
+  })
+
   t.test('nodes › three processes appending to one channel get one dense sequence and one message per key', async (t) => {
     const ch = channel('processes')
     const worker = fileURLToPath(new URL('./fixtures/append-worker.ts', import.meta.url))
