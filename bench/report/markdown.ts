@@ -145,7 +145,7 @@ Highest rate held: ${TARGETS.map(t => `${NAMES[t]} ${int(ephemeral[t]?.highestHe
 
 ${roundtripTable(persisted, () => 'Switchboard (PostgreSQL)')}
 
-${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT).` : ''}
+${pgFloor ? `Floor: the same rows (100 channels, 200-byte JSON bodies) written by bare \`pg\` on one connection in multi-row INSERTs of ${pgFloor.batchSize} rows: **${int(pgFloor.rowsPerSecond)} rows/s** (${int(pgFloor.rows)} rows, ${num(pgFloor.meanBatchMs, 1)} ms per INSERT${pgFloor.runs ? `; the fastest of ${pgFloor.runs.length} runs: ${pgFloor.runs.map(n => int(n)).join(', ')} rows/s` : ''}).` : ''}
 ${(sb?.passes ?? 1) > 1 ? `The persisted run was made ${sb!.passes} times; the table shows the one that held the higher rate (then the lower p99 there).\n\n` : ''}${persistedVerdict(sb, pgFloor?.rowsPerSecond)}
 
 ${persistedBudget(sb, r.machine.cores, pgFloor?.rowsPerSecond)}${persistedTuned(r.roundtrip.persistedTuned, sb)}`

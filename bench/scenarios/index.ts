@@ -9,7 +9,7 @@ import { TARGETS } from '../targets/target-config.js'
 import { runCatchup } from './catchup.js'
 import { bestOfRuns, runFanout, startFanoutGroups, type FanoutGroups, type FanoutResult } from './fanout.js'
 import { runIdleMemory, runMaxConnections, type IdleMemoryResult } from './memory.js'
-import { runPgFloor } from './pg-floor.js'
+import { fastestPgFloor } from './pg-floor.js'
 import { betterRoundtripRun, runRoundtrip, type RoundtripResult } from './roundtrip.js'
 import { DATABASE_URL, createSchema, dropSchema, postgresServerPid } from './services.js'
 import { runTwoNodes } from './two-nodes.js'
@@ -143,7 +143,7 @@ async function roundtripRuns(
         await target.child.stop()
       }
     }
-    const floor = await runPgFloor(schema, plan.roundtrip.pgFloorRows)
+    const floor = await fastestPgFloor(schema, plan.roundtrip.pgFloorRows, plan.roundtrip.pgFloorPasses)
     results.roundtrip!.pgFloor = floor
     log(`bare pg floor: ${floor.rowsPerSecond} rows/s`)
   } finally {
