@@ -45,7 +45,7 @@ export interface BenchPlan {
   }
 }
 
-/** `npm run bench`: every scenario at full size (about 15 minutes on the 2-core machines; the persisted round trip also runs once with `tunedNodeFlags`). */
+/** `npm run bench`: every scenario at full size (about 17 minutes on the 2-core machines; the persisted round trip also runs once with `tunedNodeFlags`). */
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
