@@ -29,6 +29,9 @@ const FILL_PAGE = 500
 const FILL_RETRY_MS = 250
 const FILL_ATTEMPTS = 40
 
+/** A page of stored messages as a gap fill sends them: each seq with its prepared `message` frame. */
+type FillPage = { readonly seq: number; readonly frame: PreparedFrame }[]
+
 /** One local subscriber of a channel. */
 interface Subscriber {
   /** Highest seq sent to this subscriber on this channel (to drop repeats at the replay seam). */
@@ -48,6 +51,8 @@ export class SubscriptionTable {
   private readonly channels = new Map<string, Map<Session, Subscriber>>()
   /** Broker subscribe/unsubscribe in flight per channel, so they apply in order. */
   private readonly brokerOps = new Map<string, Promise<void>>()
+  /** Gap-fill pages being read, by channel, seq after and limit (see `readFillPage`). */
+  private readonly fillReads = new Map<string, Promise<FillPage>>()
 
   constructor(
     private readonly broker: Broker,
@@ -232,12 +237,12 @@ export class SubscriptionTable {
     for (let attempt = 1; ; attempt++) {
       try {
         while (subscriber.lastSeq < untilSeq && !session.closed) {
-          const page = await this.gaps!.range(channel, subscriber.lastSeq, Math.min(FILL_PAGE, untilSeq - subscriber.lastSeq))
+          const page = await this.readFillPage(channel, subscriber.lastSeq, Math.min(FILL_PAGE, untilSeq - subscriber.lastSeq))
           if (page.length === 0) break
-          for (const message of page) {
-            if (message.seq <= subscriber.lastSeq) continue
-            subscriber.lastSeq = message.seq
-            session.sendPrepared(new PreparedFrame({ type: 'message', ...message }))
+          for (const { seq, frame } of page) {
+            if (seq <= subscriber.lastSeq) continue
+            subscriber.lastSeq = seq
+            session.sendPrepared(frame)
           }
         }
         break
@@ -249,6 +254,23 @@ export class SubscriptionTable {
       }
     }
     if (this.channels.get(channel)?.get(session) === subscriber) this.goLive(channel, session)
+  }
+
+  /**
+   * One page of a gap fill, read once for every subscriber that asks for the same page while it
+   * is being read: a seq jump is seen by all of a channel's local subscribers in one delivery
+   * loop, so they share one store query and one prepared frame per message (encoded once per
+   * codec) instead of each querying the store.
+   */
+  private readFillPage(channel: string, afterSeq: number, limit: number): Promise<FillPage> {
+    const key = `${channel}\u0000${afterSeq}\u0000${limit}`
+    const reading = this.fillReads.get(key)
+    if (reading !== undefined) return reading
+    const read = this.gaps!.range(channel, afterSeq, limit).then(page => page.map(message => ({ seq: message.seq, frame: new PreparedFrame({ type: 'message', ...message }) })))
+    this.fillReads.set(key, read)
+    const forget = (): void => void this.fillReads.delete(key)
+    read.then(forget, forget)
+    return read
   }
 
   /**

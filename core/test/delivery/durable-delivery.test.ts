@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import type { Broker, BrokerListener } from '../../src/engines/broker.js'
+import type { Broker } from '../../src/engines/broker.js'
 import { BullmqRedeliveryQueue } from '../../src/engines/bullmq/bullmq-redelivery-queue.js'
 import { MemoryBroker, MemoryBus } from '../../src/engines/memory/memory-broker.js'
 import { createPrismaClient } from '../../src/engines/prisma/create-prisma-client.js'
@@ -14,6 +14,7 @@ import type { SwitchboardConfig } from '../../src/switchboard.js'
 import type { AnyFrame, TestClient } from '../../src/testing/test-client.js'
 import { startTestServer, type TestServer } from '../../src/testing/test-server.js'
 import { allChannels } from '../channels/fixtures/test-channels.js'
+import { HeldBroker } from '../helpers/held-broker.js'
 import { closeAdmin, openAdmin, REDIS_URL, testPrefix } from '../engines/redis/redis-test-kit.js'
 import { migratedSchema, sql, TEST_DATABASE_URL } from '../helpers/postgres-schema.js'
 
@@ -80,45 +81,6 @@ function nextJob(
     }, timeoutMs)
     emitter.on(event, listener)
   })
-}
-
-/**
- * A node's link to the bus that can be held, like a slow network path: while held, publishes
- * wait; `release()` lets them out in their order. Per-node publish order is kept, which is all
- * the `Broker` contract promises; payloads of different nodes may overtake each other.
- */
-class HeldBroker implements Broker {
-  readonly #inner: MemoryBroker
-  #held: (() => void)[] | undefined
-  constructor(bus: MemoryBus) {
-    this.#inner = new MemoryBroker({ bus })
-  }
-  hold(): void {
-    this.#held ??= []
-  }
-  release(): void {
-    const held = this.#held ?? []
-    this.#held = undefined
-    for (const go of held) go()
-  }
-  async publish(channel: string, payload: string): Promise<void> {
-    const held = this.#held
-    if (held) await new Promise<void>(resolve => held.push(resolve))
-    return this.#inner.publish(channel, payload)
-  }
-  subscribe(channel: string): Promise<void> {
-    return this.#inner.subscribe(channel)
-  }
-  unsubscribe(channel: string): Promise<void> {
-    return this.#inner.unsubscribe(channel)
-  }
-  setListener(listener: BrokerListener): void {
-    this.#inner.setListener(listener)
-  }
-  async close(): Promise<void> {
-    this.release()
-    await this.#inner.close()
-  }
 }
 
 /** One Switchboard node on the test's schema: its own Prisma client and store, optionally a BullMQ queue and a shared bus. */
