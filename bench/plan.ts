@@ -66,7 +66,8 @@ export const QUICK_PLAN: BenchPlan = {
   // 6,000: at 2,000 the fixed costs weighed on each connection (Switchboard 1.92× ws there, 1.21× at 8,000, 1.41× in the full run);
   // 8,000 took 40 s of a 177 s quick run on a machine 2.3× slower than the one the full run was measured on.
   memory: { connections: 6_000 },
-  catchup: { messages: 100_000, runs: 1 },
+  // 2 runs: the first replay of a run is cold (JIT, the database's cache), 81,252 msgs/s where the next two gave 182,474 and 185,759.
+  catchup: { messages: 100_000, runs: 2 },
   maxconn: { attempts: 21_000, heartbeatMs: 2_000, windowMs: 3_000, connectBudgetMs: 12_000 },
   twonode: { layouts: ['one-node-memory', 'two-nodes-redis'], roomSize: 1_000, steps: [20_000, 40_000], warmupMs: 300, windowMs: 1_500, reuseFanoutBaseline: true },
 }
