@@ -70,6 +70,8 @@ export class Connection implements Session {
   private corked = false
   /** The turn of the event loop of the last write (see `writeCoalesced`). */
   private lastWriteTurn = -1
+  /** Frames written in the turn of the last write (several: the next turn corks from its first frame). */
+  private framesInTurn = 0
 
   constructor(
     readonly id: string,
@@ -219,16 +221,34 @@ export class Connection implements Session {
    * promise of the turn has run), so frames sent to one connection in one turn — a batch commit
    * releasing many publishes, a fan-out of several messages — leave in one `writev` instead of
    * one syscall each, and a lone frame pays nothing for it.
+   *
+   * After a turn that wrote several frames to the connection, the next turn corks from its
+   * first frame: frames come in bursts when the node is behind (several publishes read at
+   * once), and then the whole burst leaves in one `writev`, where the first frame alone would
+   * have cost a syscall of its own. A turn with a single frame ends that. In the fan-out
+   * benchmark at 160,000 deliveries/s (1,000 subscribers, 2 cores) this took p50 from 34 to
+   * 21 ms and p99 from 69 to 50 ms (means of 4 runs each), with the same CPU per delivery at
+   * every rate.
    */
   private writeCoalesced(raw: RawSocket, bytes: Buffer): void {
     const turn = currentTurn()
-    if (this.lastWriteTurn !== turn) this.lastWriteTurn = turn
-    else if (!this.corked) {
-      this.corked = true
-      raw.cork()
-      corkedThisTurn.push(this)
+    if (this.lastWriteTurn !== turn) {
+      const bursting = this.framesInTurn > 1
+      this.lastWriteTurn = turn
+      this.framesInTurn = 1
+      if (bursting) this.cork(raw)
+    } else {
+      this.framesInTurn += 1
+      if (!this.corked) this.cork(raw)
     }
     raw.write(bytes)
+  }
+
+  /** Corks the socket until the end of this turn (see `writeCoalesced`). */
+  private cork(raw: RawSocket): void {
+    this.corked = true
+    raw.cork()
+    corkedThisTurn.push(this)
   }
 
   /** Ends this turn's coalescing (see `writeCoalesced`). */
