@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { machineInfo } from './lib/machine.js'
+import { readCpuTimes, stealPercent } from './lib/cpu-steal.js'
 import { killAllChildren } from './lib/procs.js'
 import { FULL_PLAN, QUICK_PLAN, SCENARIOS, type BenchPlan, type ScenarioName } from './plan.js'
 import { renderMarkdown } from './report/markdown.js'
@@ -97,9 +98,12 @@ async function main(): Promise<void> {
     machine,
     errors: {},
   }
+  const runTimes = readCpuTimes()
+  const stealByScenario: Record<string, number> = {}
   try {
     for (const name of scenarios) {
       const t0 = Date.now()
+      const times = readCpuTimes()
       console.error(`bench: ${name}…`)
       try {
         await runScenario(name, plan, partial)
@@ -107,8 +111,12 @@ async function main(): Promise<void> {
         partial.errors[name] = err instanceof Error ? err.message : String(err)
         console.error(`bench: ${name} failed: ${partial.errors[name]}`)
       }
-      console.error(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      const steal = stealPercent(times, readCpuTimes())
+      if (steal !== undefined) stealByScenario[name] = steal
+      console.error(`bench: ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s${steal === undefined ? '' : ` (CPU steal ${steal}%)`}`)
     }
+    const steal = stealPercent(runTimes, readCpuTimes())
+    if (steal !== undefined) partial.steal = { run: steal, byScenario: stealByScenario }
   } finally {
     await dropCreatedSchemas()
     killAllChildren()

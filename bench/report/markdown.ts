@@ -39,10 +39,21 @@ generator. Absolute numbers drift on shared machines; the **ratios measured in t
 the figures to compare across commits (\`summary\` in bench/results/latest.json).
 
 - Run: **${r.mode}** (\`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`), ${r.generatedAt}, ${r.durationSec} s${r.commit === undefined ? '' : `, commit \`${r.commit.replace('+changes', '')}\`${r.commit.endsWith('+changes') ? ' with uncommitted changes' : ''}`}.${r.mode === 'quick' ? ' Quick runs use fewer steps, shorter windows and fewer idle connections: treat them as a smoke test of the figures; a full run (`npm run bench`) on a quiet machine is the reference.' : ''}
-- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart} when the run started${m.loadAverageAtStart > m.cores / 2 ? ' (**other work was running**: absolute figures are noisy, ratios less so)' : ''}.
+- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart} when the run started${m.loadAverageAtStart > m.cores / 2 ? ' (**other work was running**: absolute figures are noisy, ratios less so)' : ''}.${stealLine(r)}
 - Software: Node ${m.node}; ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.
 - Kernel and process settings: ${Object.entries(m.settings).map(([k, v]) => `\`${k}\` = ${v}`).join('; ')}.
 ${errors.length ? `\n**Scenarios that failed in this run:**\n\n${errors.map(([k, v]) => `- ${k}: ${v.split('\n')[0]}`).join('\n')}\n` : ''}`
+}
+
+/** Above this CPU steal (percent) over a run, the docs warn that the machine was shared. */
+const STEAL_WARNING_PERCENT = 2
+
+/** The machine line's CPU steal: over the run and per scenario, with a warning when it is high. */
+function stealLine(r: BenchResults): string {
+  if (!r.steal) return ''
+  const per = Object.entries(r.steal.byScenario).map(([name, pct]) => `${name} ${num(pct, 1)}%`).join(', ')
+  const warning = r.steal.run > STEAL_WARNING_PERCENT ? ' (**other guests of the host took CPU time from this machine**: absolute figures are lower than on a quiet machine, ratios less affected)' : ''
+  return ` CPU steal (time the hypervisor gave other guests) ${num(r.steal.run, 1)}% of the run's CPU time${per ? ` (${per})` : ''}${warning}.`
 }
 
 function summary(r: BenchResults): string {

@@ -69,6 +69,11 @@ export interface BenchResults {
   machine: MachineInfo
   /** Errors of scenarios that failed (the run goes on with the others). */
   errors: Record<string, string>
+  /**
+   * CPU steal in percent of the machine's CPU time (see `stealPercent`): over the whole run and
+   * per scenario. Absent where `/proc/stat` has no steal column.
+   */
+  steal?: { run: number; byScenario: Record<string, number> }
   fanout?: { byRoomSize: Record<string, PerTarget<FanoutResult>>; comparison: FanoutComparison[] }
   roundtrip?: {
     ephemeral: PerTarget<RoundtripResult>
