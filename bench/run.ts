@@ -6,6 +6,8 @@
  * With `--only`, the results go to bench/results/only.tmp and the docs are left alone.
  * `--cpu-prof <dir>` writes a V8 CPU profile of every server process into `<dir>`.
  * `--docs-only` regenerates docs/benchmarks.md from bench/results/latest.json without running.
+ * A full run of every scenario is also added to bench/results/history.json (see report/history.ts),
+ * whose runs docs/benchmarks.md lists side by side.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
@@ -14,6 +16,7 @@ import { machineInfo } from './lib/machine.js'
 import { readCpuTimes, stealPercent } from './lib/cpu-steal.js'
 import { killAllChildren } from './lib/procs.js'
 import { FULL_PLAN, QUICK_PLAN, SCENARIOS, type BenchPlan, type ScenarioName } from './plan.js'
+import { belongsInHistory, historyEntry, readHistory, withEntry, writeHistory } from './report/history.js'
 import { renderMarkdown } from './report/markdown.js'
 import type { BenchResults } from './report/results.js'
 import { checkTargets, summarize } from './report/summary.js'
@@ -22,6 +25,7 @@ import { DATABASE_URL, REDIS_URL, dropCreatedSchemas } from './scenarios/service
 import { serviceVersions } from './scenarios/service-versions.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const HISTORY = `${ROOT}bench/results/history.json`
 
 interface Args {
   docsOnly: boolean
@@ -74,8 +78,8 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   if (args.docsOnly) {
     const results = JSON.parse(readFileSync(`${ROOT}bench/results/latest.json`, 'utf8')) as BenchResults
-    writeFileSync(`${ROOT}docs/benchmarks.md`, renderMarkdown(results))
-    console.error('bench: regenerated docs/benchmarks.md from bench/results/latest.json')
+    writeFileSync(`${ROOT}docs/benchmarks.md`, renderMarkdown(results, readHistory(HISTORY)))
+    console.error('bench: regenerated docs/benchmarks.md from bench/results/latest.json and bench/results/history.json')
     return
   }
   const plan: BenchPlan = args.quick ? QUICK_PLAN : FULL_PLAN
@@ -129,8 +133,14 @@ async function main(): Promise<void> {
   const file = args.only ? `${dir}only.tmp` : `${dir}latest.json`
   writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2) + '\n')
   renameSync(`${file}.tmp`, file)
-  if (!args.only) writeFileSync(`${ROOT}docs/benchmarks.md`, renderMarkdown(results))
-  console.error(`bench: wrote ${file.slice(ROOT.length)}${args.only ? '' : ' and docs/benchmarks.md'} in ${partial.durationSec} s`)
+  let history = readHistory(HISTORY)
+  const inHistory = belongsInHistory(results, SCENARIOS)
+  if (inHistory) {
+    history = withEntry(history, historyEntry(results))
+    writeHistory(HISTORY, history)
+  }
+  if (!args.only) writeFileSync(`${ROOT}docs/benchmarks.md`, renderMarkdown(results, history))
+  console.error(`bench: wrote ${file.slice(ROOT.length)}${args.only ? '' : ' and docs/benchmarks.md'}${inHistory ? ', added the run to bench/results/history.json,' : ''} in ${partial.durationSec} s`)
   console.log(JSON.stringify(summary, null, 2))
 }
 

@@ -4,16 +4,21 @@ import { KEPT_UP_P99_MS } from '../scenarios/fanout.js'
 import { TARGETS, type TargetName } from '../targets/target-config.js'
 import { div, int, kb, num, size, table, x } from './format.js'
 import { DEFAULT_HEARTBEAT_MS, KERNEL_BYTES_PER_IDLE_SOCKET, project } from './projection.js'
-import type { BenchResults, PerTarget } from './results.js'
-import { PERSISTED_TARGET_PER_S } from './summary.js'
+import type { HistoryEntry } from './history.js'
+import type { BenchResults, PerTarget, TargetCheck } from './results.js'
+import { PERSISTED_TARGET_PER_S, checkTargets } from './summary.js'
 
 const NAMES: Record<TargetName, string> = { ws: 'bare ws', socketio: 'Socket.IO', switchboard: 'Switchboard' }
 
-/** Renders docs/benchmarks.md from a run's results (the whole file is regenerated). */
-export function renderMarkdown(r: BenchResults): string {
+/**
+ * Renders docs/benchmarks.md from a run's results and the full runs kept so far (the whole
+ * file is regenerated).
+ */
+export function renderMarkdown(r: BenchResults, history: readonly HistoryEntry[] = []): string {
   return [
     header(r),
     summary(r),
+    fullRuns(history),
     fanout(r),
     roundtrip(r),
     memory(r),
@@ -58,7 +63,7 @@ function stealLine(r: BenchResults): string {
 
 function summary(r: BenchResults): string {
   const rows = r.targets.map(t => {
-    const value = t.value === null ? '—' : t.key.includes('_vs_') ? x(t.value) : t.key === 'persisted_p99_ms' ? `${num(t.value, 1)} ms` : int(t.value)
+    const value = figure(t)
     const target = t.key.includes('_vs_') ? `${t.op} ${t.target}×` : t.key === 'persisted_p99_ms' ? `${t.op} ${t.target} ms` : `${t.op} ${int(t.target)}`
     const verdict = t.met === null ? 'not measured' : t.met ? 'met' : `**missed by ${Math.round((t.missedBy ?? 0) * 100)}%**`
     return [t.label, value, target, verdict]
@@ -70,6 +75,45 @@ ${table(['Figure', 'This run', 'Target', 'Result'], rows)}
 
 Most connections one node held: **${int(max)}**${r.maxConnections?.stoppedBy === 'time budget' ? ' (a lower bound: the quick run\'s connect budget ran out first)' : r.maxConnections?.stoppedBy === 'open files' ? ' (the limit here is the open files per process, not memory or CPU; see 5)' : ''}.
 Ratios are Switchboard ÷ peer: lower is better for CPU, latency and memory.`
+}
+
+/** A summary figure as the summary table shows it. */
+function figure(t: TargetCheck): string {
+  if (t.value === null) return '—'
+  return t.key.includes('_vs_') ? x(t.value) : t.key === 'persisted_p99_ms' ? `${num(t.value, 1)} ms` : int(t.value)
+}
+
+/**
+ * Every full run kept in bench/results/history.json, newest first, with its machine: whether a
+ * figure that misses depends on the machine or moves from run to run shows here.
+ */
+function fullRuns(history: readonly HistoryEntry[]): string {
+  if (history.length === 0) return ''
+  const runs = [...history].reverse()
+  const checks = runs.map(run => checkTargets(run.summary))
+  const header = ['Run (UTC)', 'Commit', 'Machine', 'Steal', 'Bare ws µs/delivery', ...(checks[0] ?? []).map(t => t.label), 'Most connections']
+  const rows = runs.map((run, i) => [
+    run.generatedAt.slice(0, 16).replace('T', ' '),
+    run.commit !== undefined ? `\`${run.commit}\`` : run.committedIn !== undefined ? `(results in \`${run.committedIn}\`)` : '—',
+    `${run.machine.cpuModel.replace(/\(R\)/g, '').replace(/ Processor.*$/, '')}, ${run.machine.cores} cores`,
+    run.steal === undefined ? '—' : `${num(run.steal, 1)}%`,
+    num(run.wsCpuPerDeliveryUs),
+    ...checks[i]!.map(t => (t.met === false ? `**${figure(t)}**` : figure(t))),
+    int(run.summary.max_connections),
+  ])
+  const met = (checks[0] ?? []).map((_, k) => {
+    const measured = checks.filter(c => c[k]!.met !== null)
+    return `${measured.filter(c => c[k]!.met).length} of ${measured.length}`
+  })
+  rows.push(['Target met in', '', '', '', '', ...met, ''])
+  return `## Full runs so far
+
+Each full run's summary (\`bench/results/history.json\`), newest first; a figure in **bold** missed its
+target. Machines differ in speed: *Bare ws µs/delivery* is the floor's server CPU per delivery at
+the lowest fan-out step (lower is a faster machine), the absolute figures (persisted publishes,
+catch-up) move with it. Each run was measured with the benchmark of its own commit.
+
+${table(header, rows)}`
 }
 
 function fanoutTable(results: PerTarget<FanoutResult>): string {
