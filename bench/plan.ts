@@ -16,6 +16,8 @@ export interface BenchPlan {
    * `persistedPasses`: the persisted run likewise. The report keeps each target's run that held the most.
    * `tunedNodeFlags`: when set, one more persisted run with the server started with these flags
    * (reported beside the others, never in the summary).
+   * `refinements`: rates tried between the first rate not held and the last one held, each
+   * halving the gap (see `RoundtripRun.refinements`); default 0.
    */
   roundtrip: {
     connections: number
@@ -28,6 +30,7 @@ export interface BenchPlan {
     pgFloorPasses: number
     ephemeralPasses: number
     persistedPasses: number
+    refinements?: number
     tunedNodeFlags?: string[]
   }
   memory: { connections: number }
@@ -49,7 +52,7 @@ export interface BenchPlan {
 export const FULL_PLAN: BenchPlan = {
   mode: 'full',
   fanout: { roomSizes: [1_000, 5_000], steps: [10_000, 20_000, 40_000, 80_000, 160_000], warmupMs: 1_000, windowMs: 4_000, passes: 2 },
-  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 50_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, pgFloorPasses: 2, ephemeralPasses: 2, persistedPasses: 2, tunedNodeFlags: ['--max-semi-space-size=64'] },
+  roundtrip: { connections: 1_000, rooms: 100, steps: [1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 50_000], warmupMs: 1_000, windowMs: 4_000, pgFloorRows: 200_000, pgFloorPasses: 2, ephemeralPasses: 2, persistedPasses: 2, refinements: 2, tunedNodeFlags: ['--max-semi-space-size=64'] },
   // 19,500: the 20,000 open files of the server process, less its own files and a margin.
   memory: { connections: 19_500 },
   catchup: { messages: 100_000, runs: 3 },

@@ -1,5 +1,5 @@
 import type { FanoutResult } from '../scenarios/fanout.js'
-import { HELD_P99_MS, type RoundtripResult } from '../scenarios/roundtrip.js'
+import { HELD_P99_MS, REFINED_RATE_UNIT, type RoundtripResult } from '../scenarios/roundtrip.js'
 import { KEPT_UP_P99_MS } from '../scenarios/fanout.js'
 import { TARGETS, type TargetName } from '../targets/target-config.js'
 import { div, int, kb, num, size, table, x } from './format.js'
@@ -188,7 +188,7 @@ ${int(first?.connections)} connections publish 200-byte bodies to ${int(first?.r
 publish acknowledged (Switchboard \`published\`, which on persisted channels follows the COMMIT;
 a Socket.IO ack; the bare server's \`a<id>\`). The rooms have no subscribers here, so the figure is
 the publish path alone (fan-out is scenario 1). A rate is held when ≥ 95% of it is acknowledged
-with p99 ≤ ${HELD_P99_MS} ms and ≤ 1% refused; stepping stops at the first rate not held.${(first?.passes ?? 1) > 1 ? ` Each target's run was made ${first!.passes} times, the targets taking turns; the tables show each target's run that held the higher rate (then the lower p99 there).` : ''}
+with p99 ≤ ${HELD_P99_MS} ms and ≤ 1% refused; stepping stops at the first rate not held.${first?.refinements ? ` Then up to ${first.refinements} rates between it and the last rate held are tried, each halving the gap (rounded to ${int(REFINED_RATE_UNIT)}/s), once the acknowledgements of the rate not held have stopped arriving: the highest rate held is then not understated by a whole step.` : ''}${(first?.passes ?? 1) > 1 ? ` Each target's run was made ${first!.passes} times, the targets taking turns; the tables show each target's run that held the higher rate (then the lower p99 there).` : ''}
 
 ### Ephemeral channels
 

@@ -75,7 +75,7 @@ async function roundtrip(plan: BenchPlan, results: Results): Promise<void> {
   const ephemeral: PerTarget<RoundtripResult> = {}
   const persisted: PerTarget<RoundtripResult> = {}
   results.roundtrip = { ephemeral, persisted }
-  const settings = { connections: plan.roundtrip.connections, rooms: plan.roundtrip.rooms, steps: plan.roundtrip.steps, warmupMs: plan.roundtrip.warmupMs, windowMs: plan.roundtrip.windowMs }
+  const settings = { connections: plan.roundtrip.connections, rooms: plan.roundtrip.rooms, steps: plan.roundtrip.steps, warmupMs: plan.roundtrip.warmupMs, windowMs: plan.roundtrip.windowMs, refinements: plan.roundtrip.refinements ?? 0 }
   const describe = (r: RoundtripResult): string => r.steps.map(s => `${s.offered / 1000}k→${(s.acked / 1000).toFixed(1)}k p99 ${s.p99Ms} ms${s.held ? '' : ' (not held)'}`).join(', ')
   const group = await LoadGroup.start(2, 'roundtrip')
   try {
@@ -89,7 +89,7 @@ async function roundtripRuns(
   plan: BenchPlan,
   results: Results,
   group: LoadGroup,
-  settings: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number },
+  settings: { connections: number; rooms: number; steps: number[]; warmupMs: number; windowMs: number; refinements: number },
   describe: (r: RoundtripResult) => string,
 ): Promise<void> {
   const { ephemeral, persisted } = results.roundtrip!
