@@ -34,13 +34,14 @@ export function floorCpuPerDelivery(r: Pick<BenchResults, 'fanout'>): number | u
 /** The history entry of a run's results. */
 export function historyEntry(r: BenchResults): HistoryEntry {
   const { cpuModel, cores, memoryGiB, node, loadAverageAtStart } = r.machine
+  const floor = floorCpuPerDelivery(r)
   return {
     generatedAt: r.generatedAt,
     ...(r.commit === undefined ? {} : { commit: r.commit }),
     durationSec: r.durationSec,
     machine: { cpuModel, cores, memoryGiB, node, loadAverageAtStart },
     ...(r.steal === undefined ? {} : { steal: r.steal.run }),
-    ...(floorCpuPerDelivery(r) === undefined ? {} : { wsCpuPerDeliveryUs: floorCpuPerDelivery(r) }),
+    ...(floor === undefined ? {} : { wsCpuPerDeliveryUs: floor }),
     summary: r.summary,
   }
 }
