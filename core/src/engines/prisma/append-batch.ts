@@ -23,6 +23,9 @@ export interface BatchOutcome {
   readonly trimmed: number
 }
 
+/** The problem of a string holding half of a UTF-16 surrogate pair, which UTF-8 cannot encode. */
+const LONE_SURROGATE = 'must not contain a lone surrogate (half of a UTF-16 pair, e.g. \\ud800)'
+
 /** The text fields of an append that PostgreSQL stores as `text` (no NUL character allowed). */
 const TEXT_FIELDS = ['channel', 'from', 'key'] as const
 
@@ -30,10 +33,21 @@ const TEXT_FIELDS = ['channel', 'from', 'key'] as const
 const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/
 
 /**
+ * A JSON escape of a surrogate (`\ud800`–`\udfff`) that is not itself an escaped backslash
+ * followed by `u…`. `JSON.stringify` writes paired surrogates as the character itself and escapes
+ * only lone ones, so in its output such an escape is a lone surrogate, which jsonb refuses.
+ */
+const JSON_LONE_SURROGATE = /(?<!\\)(?:\\\\)*\\ud[89a-f]/
+
+/** A lone surrogate in a string (paired ones read as one code point in `u` mode). */
+const LONE_SURROGATE_CHAR = /\p{Cs}/u
+
+/**
  * Checks and serializes one append before it joins a batch, so that input PostgreSQL would
  * refuse fails alone instead of failing everyone's batch. Throws `VALIDATION` (with `details`)
- * when `key` is longer than 128 characters or a string holds a NUL character (`\u0000`, which
- * PostgreSQL stores in neither text nor jsonb), and `INTERNAL` when `data` is not serializable
+ * when `key` is longer than 128 characters, a string holds a NUL character (`\u0000`, which
+ * PostgreSQL stores in neither text nor jsonb) or a lone surrogate (half of a UTF-16 pair: jsonb
+ * refuses it, and a text column would silently store U+FFFD instead), and `INTERNAL` when `data` is not serializable
  * as JSON (a BigInt, a cycle). `undefined` data is stored as `null`.
  */
 export function prepareAppend(input: AppendInput): PreparedAppend {
@@ -43,7 +57,10 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
     ;(problems ??= []).push({ path: 'key', message: `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` })
   }
   for (const field of TEXT_FIELDS) {
-    if (input[field]?.includes('\u0000')) (problems ??= []).push({ path: field, message: 'must not contain a NUL character (\\u0000)' })
+    const value = input[field]
+    if (value === undefined) continue
+    if (value.includes('\u0000')) (problems ??= []).push({ path: field, message: 'must not contain a NUL character (\\u0000)' })
+    if (LONE_SURROGATE_CHAR.test(value)) (problems ??= []).push({ path: field, message: LONE_SURROGATE })
   }
   let json: string | undefined
   try {
@@ -55,6 +72,8 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
   if (json.includes('\\u0000') && JSON_NUL.test(json)) {
     ;(problems ??= []).push({ path: 'data', message: 'must not contain a NUL character (\\u0000)' })
   }
+  // JSON.stringify writes its escapes in lower case.
+  if (json.includes('\\ud') && JSON_LONE_SURROGATE.test(json)) (problems ??= []).push({ path: 'data', message: LONE_SURROGATE })
   if (problems !== undefined) {
     throw new SwitchboardError('VALIDATION', 'The message cannot be stored: PostgreSQL refuses part of it.', { details: problems })
   }

@@ -279,6 +279,31 @@ t.test('PrismaMessageStore (PostgreSQL-specific)', async (t) => {
     t.same(seqs(await store.range(ch, 0, 10)), [1, 2])
   })
 
+  t.test('lone surrogates › refused with VALIDATION alone; the rest of the same batch is stored', async (t) => {
+    const store = node(t)
+    const ch = channel('surrogate')
+    // One batch: every append below is queued in the same turn.
+    const [before, loneData, lowData, loneKey, pair, escaped, after] = await Promise.all([
+      settle(store.append({ channel: ch, from: 'alice', data: 'before' })),
+      settle(store.append({ channel: ch, from: 'alice', data: { text: 'half \ud800 of a pair' } })),
+      settle(store.append({ channel: ch, from: 'alice', data: ['\udc00'] })),
+      settle(store.append({ channel: ch, from: 'alice', data: 'x', key: 'k\ud83d' })),
+      settle(store.append({ channel: ch, from: 'alice', data: { text: 'a whole pair: \ud83d\ude00' } })),
+      settle(store.append({ channel: ch, from: 'alice', data: { text: 'a backslash then ud800: \\ud800' } })),
+      settle(store.append({ channel: ch, from: 'alice', data: 'after' })),
+    ])
+    t.match(!loneData.ok && loneData.error, { code: 'VALIDATION', details: [{ path: 'data', message: /lone surrogate/ }] }, 'a lone high surrogate in data')
+    t.match(!lowData.ok && lowData.error, { code: 'VALIDATION', details: [{ path: 'data' }] }, 'a lone low surrogate in data')
+    t.match(!loneKey.ok && loneKey.error, { code: 'VALIDATION', details: [{ path: 'key' }] }, 'a lone surrogate in the key')
+    t.match(before, { ok: true, value: { message: { seq: 1 } } })
+    t.match(pair, { ok: true, value: { message: { seq: 2, data: { text: 'a whole pair: \ud83d\ude00' } } } }, 'a surrogate pair is stored')
+    t.match(escaped, { ok: true, value: { message: { seq: 3 } } }, 'an escaped backslash before ud800 is not a surrogate')
+    t.match(after, { ok: true, value: { message: { seq: 4 } } })
+    const stored = await store.range(ch, 0, 10)
+    t.same(stored.map((m) => m.data), ['before', { text: 'a whole pair: \ud83d\ude00' }, { text: 'a backslash then ud800: \\ud800' }, 'after'], 'read back from PostgreSQL as written')
+    t.equal(store.stats().failedTransactions, 0, 'no batch failed')
+  })
+
   t.test('dead letters › input PostgreSQL refuses rejects with VALIDATION and stores nothing', async (t) => {
     const store = node(t)
     const ch = channel('dead-invalid')
