@@ -7,9 +7,10 @@ export const MAX_NESTING_DEPTH = 32
 
 /**
  * The outcome of {@link decodeClientFrame}: the validated frame, or a `BAD_FRAME` error with the
- * `id` to answer with when the frame had a readable one.
+ * `id` to answer with when the frame had a readable one, and `object: true` when the frame did
+ * decode to an object (one that is not a well-formed client frame), rather than to garbage.
  */
-export type DecodeResult = { ok: true; frame: ClientFrame } | { ok: false; id?: number; error: SwitchboardError }
+export type DecodeResult = { ok: true; frame: ClientFrame } | { ok: false; id?: number; object?: true; error: SwitchboardError }
 
 type Schema = (typeof clientFrameSchemas)[keyof typeof clientFrameSchemas]
 
@@ -61,7 +62,7 @@ export function decodeClientFrame(codec: Codec, raw: Buffer, isBinary: boolean):
 
 function validate(codec: Codec, raw: Buffer, value: unknown): DecodeResult {
   if (!isPlainObject(value)) {
-    return fail(undefined, 'A frame must be an object.', [{ path: '', message: 'Expected an object' }])
+    return { ok: false, error: new SwitchboardError('BAD_FRAME', 'A frame must be an object.', { details: [{ path: '', message: 'Expected an object' }] }) }
   }
   const id = recoverId(value)
   if (codec.binary || mayHideProblem(raw)) {
@@ -103,9 +104,10 @@ function wellFormedPublish(value: Record<string, unknown>): PublishFrame | undef
   return { type: 'publish', id, channel, data, key }
 }
 
+/** A frame that decoded to an object but is not a well-formed client frame. */
 function fail(id: number | undefined, message: string, details: ErrorDetail[]): DecodeResult {
   const error = new SwitchboardError('BAD_FRAME', message, { details })
-  return id === undefined ? { ok: false, error } : { ok: false, id, error }
+  return id === undefined ? { ok: false, object: true, error } : { ok: false, id, object: true, error }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -45,6 +45,8 @@ interface RouterState {
   current: ClientFrame | undefined
   /** Whether a `connect` frame was received. */
   connectSeen: boolean
+  /** Whether `connected` was sent (a `connect` that fails before that ends the connection). */
+  connected: boolean
   /** Publish token bucket, made on the first publish (it starts full, as it would be by then anyway). */
   publishes: TokenBucket | undefined
   /** Rate-limited publishes in the current window, and when the window started. */
@@ -74,6 +76,7 @@ export class FrameRouter {
       inbox: [],
       current: undefined,
       connectSeen: false,
+      connected: false,
       publishes: undefined,
       strikes: 0,
       strikesSince: Date.now(),
@@ -89,22 +92,25 @@ export class FrameRouter {
     const decoded = decodeClientFrame(connection.codec, raw, isBinary)
     this.deps.metrics.tally.countIn(decoded.ok ? decoded.frame.type : 'invalid')
     if (!decoded.ok) {
+      // Any frame first but a well-formed `connect` is refused and closes; garbage is only BAD_FRAME (see docs/protocol.md).
+      if (!state.connectSeen && decoded.object) {
+        this.refuseFirstFrame(connection, decoded.id, new SwitchboardError('UNAUTHORIZED', 'Send `connect` with a token first.', { details: decoded.error.details, cause: decoded.error }))
+        return
+      }
       this.sendError(connection, decoded.id, decoded.error)
       return
     }
     const frame = decoded.frame
     if (!state.connectSeen) {
       if (frame.type !== 'connect') {
-        this.sendError(connection, frameId(frame), new SwitchboardError('UNAUTHORIZED', 'Send `connect` first.'))
-        connection.close(CLOSE_CODES.UNAUTHORIZED, 'not connected')
+        this.refuseFirstFrame(connection, frameId(frame), new SwitchboardError('UNAUTHORIZED', 'Send `connect` first.'))
         return
       }
       state.connectSeen = true
     } else if (frame.type === 'ping' && connection.state === 'open') {
       connection.send({ type: 'pong', id: frame.id })
       return
-    } else if (frame.type === 'publish' && !this.admitPublish(connection, state)) {
-      this.sendError(connection, frame.id, new SwitchboardError('RATE_LIMITED'))
+    } else if (frame.type === 'publish' && !this.admitPublish(connection, state, frame.id)) {
       return
     }
     if (state.inbox.length >= MAX_INBOX) {
@@ -115,10 +121,22 @@ export class FrameRouter {
     if (state.current === undefined) this.drainInbox(state)
   }
 
-  private admitPublish(connection: Connection, state: RouterState): boolean {
+  /** A first frame that is not a well-formed `connect`: `UNAUTHORIZED`, then close 4001. */
+  private refuseFirstFrame(connection: Connection, id: number | undefined, error: SwitchboardError): void {
+    this.sendError(connection, id, error)
+    connection.close(CLOSE_CODES.UNAUTHORIZED, 'not connected')
+  }
+
+  /**
+   * Takes a token for a publish; without one, answers `RATE_LIMITED` (with the frame's `id`) and
+   * counts a strike: the strike that reaches `rateLimitCloseAfter` within `rateLimitWindowMs`
+   * closes the connection with 4029, after its `RATE_LIMITED`.
+   */
+  private admitPublish(connection: Connection, state: RouterState, id: number): boolean {
     const { options } = this.deps
     state.publishes ??= new TokenBucket({ ratePerSecond: options.publishRatePerSecond, burst: options.publishBurst })
     if (state.publishes.take()) return true
+    this.sendError(connection, id, new SwitchboardError('RATE_LIMITED'))
     const { rateLimitWindowMs, rateLimitCloseAfter } = options
     const now = Date.now()
     if (now - state.strikesSince > rateLimitWindowMs) {
@@ -149,23 +167,36 @@ export class FrameRouter {
 
   /** The dispatch task of a connection's current frame. */
   private readonly runFrame = (state: RouterState, deadline: TaskDeadline): Promise<void> | void =>
-    this.handle(state.connection, state.current!, deadline)
+    this.handle(state, state.current!, deadline)
 
-  /** The current frame was handled (or failed, or timed out): answer a failure, then go on. */
+  /**
+   * The current frame was handled (or failed, or timed out): answer a failure, then go on. A
+   * `connect` that failed this way (past its deadline, say) ends the connection with 1011: the
+   * contract answers `connect` with `connected`, or with an error and a close.
+   */
   private readonly frameDone = (state: RouterState, failed: boolean, outcome: unknown): void => {
     const frame = state.current!
     state.current = undefined
-    if (failed) this.sendError(state.connection, frameId(frame), outcome)
+    if (failed) {
+      this.sendError(state.connection, frameId(frame), outcome)
+      if (frame.type === 'connect' && !state.connected) {
+        state.connection.close(CLOSE_CODES.INTERNAL_ERROR, 'connect failed')
+      }
+    }
     this.drainInbox(state)
   }
 
   /** Runs one frame as a dispatch task. Not async itself (the channel layer's promise is returned as is); the pool turns a throw into a rejection. */
-  private handle(connection: Connection, frame: ClientFrame, deadline: TaskDeadline): Promise<void> | void {
+  private handle(state: RouterState, frame: ClientFrame, deadline: TaskDeadline): Promise<void> | void {
+    const connection = state.connection
     if (connection.closed) return
+    if (frame.type === 'connect') {
+      if (connection.state === 'open') throw new SwitchboardError('BAD_FRAME', 'Already connected.')
+      return this.connect(state, frame)
+    }
+    // Frames queued behind `connect` run only once it succeeded (a failed one closes the connection).
+    if (connection.state !== 'open') throw new SwitchboardError('UNAUTHORIZED', 'Not connected.')
     switch (frame.type) {
-      case 'connect':
-        if (connection.state === 'open') throw new SwitchboardError('BAD_FRAME', 'Already connected.')
-        return this.connect(connection, frame)
       case 'refresh':
         return this.refresh(connection, frame)
       case 'ping':
@@ -176,7 +207,8 @@ export class FrameRouter {
     }
   }
 
-  private async connect(connection: Connection, frame: ConnectFrame): Promise<void> {
+  private async connect(state: RouterState, frame: ConnectFrame): Promise<void> {
+    const connection = state.connection
     let verified
     try {
       verified = await this.deps.verifyToken(frame.token)
@@ -208,6 +240,9 @@ export class FrameRouter {
     connection.state = 'open'
     this.armExpiry(connection, verified.exp)
     await this.deps.hooks.run('onConnect', connection)
+    // Past the deadline the connection was answered TIMEOUT and closed (see frameDone).
+    if (connection.closed) return
+    state.connected = true
     connection.send({
       type: 'connected',
       id: frame.id,

@@ -51,12 +51,64 @@ t.test('connect › refusals answer an error and close 4001', async t => {
 t.test('connect › any other frame first answers UNAUTHORIZED and closes 4001', async t => {
   const server = await startTestServer()
   t.teardown(() => server.close())
-  for (const frame of [{ type: 'ping', id: 1 }, { type: 'subscribe', id: 2, channel: 'room:lobby' }]) {
+  const frames: Record<string, unknown>[] = [
+    { type: 'ping', id: 1 },
+    { type: 'subscribe', id: 2, channel: 'room:lobby' },
+    // Objects that are no well-formed frame count as "any other frame" too.
+    { type: 'connect', id: 3 },
+    { type: 'connect', id: 4, token: '' },
+    { type: 'connect', id: 5, token: 'x'.repeat(8193) },
+    { type: 'subscribe', id: 6 },
+    { type: 'hello', id: 7 },
+    { id: 8 },
+  ]
+  for (const frame of frames) {
     const client = await TestClient.open(server.url)
     client.send(frame)
-    t.match(await client.next('error'), { type: 'error', id: frame.id, code: 'UNAUTHORIZED' })
+    t.match(await client.next('error'), { type: 'error', id: frame['id'], code: 'UNAUTHORIZED' }, JSON.stringify(frame).slice(0, 60))
     t.match(await client.waitClosed(), { code: 4001 })
   }
+  const noToken = await TestClient.open(server.url)
+  noToken.send({ type: 'connect', id: 9 })
+  t.match(await noToken.next('error'), { code: 'UNAUTHORIZED', details: [{ path: 'token' }] }, 'details say what was wrong')
+  await noToken.waitClosed()
+})
+
+t.test('connect › a first frame that is not an object is BAD_FRAME; the connection stays open for a connect', async t => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  for (const raw of ['{"type":', '[1,2]', '"connect"']) {
+    const client = await TestClient.open(server.url)
+    client.sendRaw(raw)
+    t.match(await client.next('error'), { type: 'error', code: 'BAD_FRAME' }, raw)
+    t.match(await client.request({ type: 'connect', token: await server.token('alice') }), { type: 'connected', user: 'alice' })
+    await client.close()
+  }
+})
+
+t.test('connect › a connect past the handler deadline answers TIMEOUT and closes 1011; never connected', async t => {
+  let release!: () => void
+  const gate = new Promise<void>(resolve => (release = resolve))
+  let entered!: () => void
+  const inHook = new Promise<void>(resolve => (entered = resolve))
+  const server = await startTestServer({
+    handlerDeadlineMs: 100,
+    hooks: {
+      onConnect: async () => {
+        entered()
+        await gate
+      },
+    },
+  })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  const reply = client.request({ type: 'connect', token: await server.token('alice') })
+  client.send({ type: 'ping', id: 50 })
+  await inHook
+  t.match(await reply, { type: 'error', code: 'TIMEOUT' })
+  t.match(await client.waitClosed(), { code: 1011 })
+  release()
+  t.same(client.frames.filter(f => f.type === 'connected' || f.type === 'pong'), [], 'no connected, and the queued ping never ran')
 })
 
 t.test('connect › silence past authTimeoutMs closes 4009', async t => {
