@@ -17,7 +17,7 @@ import type { Session } from '../transport/session.js'
 import type { ChannelLayer } from './channel-layer.js'
 import { ChannelRegistry, type ResolvedChannel } from './channel-registry.js'
 import type { AnyChannelDefinition, Authorizer } from './define-channel.js'
-import { SubscriptionTable } from './subscription-table.js'
+import { SubscriptionTable, type Subscriber } from './subscription-table.js'
 
 /** What the hub runs on. */
 export interface ChannelHubDeps {
@@ -185,7 +185,7 @@ export class ChannelHub implements ChannelLayer {
     }
     // The hot path, kept apart: one async frame per publish, not two.
     if (frame.type === 'publish') return this.publishFrame(frame, resolved, session, deadline)
-    return this.handleOther(frame, resolved, session)
+    return this.handleOther(frame, resolved, session, deadline)
   }
 
   /** A client's `publish`: authorize, run the pipeline (the reply goes out once stored), then the after-publish work. */
@@ -201,14 +201,18 @@ export class ChannelHub implements ChannelLayer {
     if (after !== undefined) await after
   }
 
-  private async handleOther(frame: Exclude<ChannelFrame, PublishFrame>, resolved: ResolvedChannel, session: Session): Promise<void> {
+  /**
+   * The other channel frames. Past the deadline the client was already answered `TIMEOUT`, so
+   * no reply goes out then (one reply per frame); a subscribe is undone instead (see `subscribe`).
+   */
+  private async handleOther(frame: Exclude<ChannelFrame, PublishFrame>, resolved: ResolvedChannel, session: Session, deadline: TaskDeadline): Promise<void> {
     switch (frame.type) {
       case 'subscribe':
-        return this.subscribe(frame, resolved, session)
+        return this.subscribe(frame, resolved, session, deadline)
       case 'unsubscribe':
         if (!session.subscriptions.has(frame.channel)) throw notSubscribed(frame.channel)
         await this.leave(session, resolved)
-        session.send({ type: 'unsubscribed', id: frame.id, channel: frame.channel })
+        if (!deadline.aborted) session.send({ type: 'unsubscribed', id: frame.id, channel: frame.channel })
         return
       case 'ack':
         if (!session.subscriptions.has(frame.channel)) throw notSubscribed(frame.channel)
@@ -222,14 +226,14 @@ export class ChannelHub implements ChannelLayer {
         const messages = resolved.definition.persist
           ? await this.deps.store.history(frame.channel, frame.before === undefined ? { limit } : { before: frame.before, limit })
           : []
-        session.send({ type: 'history', id: frame.id, channel: frame.channel, messages })
+        if (!deadline.aborted) session.send({ type: 'history', id: frame.id, channel: frame.channel, messages })
         return
       }
       case 'presence': {
         await this.authorize(resolved.definition.authorize.presence, resolved, session)
         if (!resolved.definition.presence) throw new SwitchboardError('FORBIDDEN', 'Presence is not enabled on this channel.')
         const members = await this.deps.presence.members(frame.channel)
-        session.send({ type: 'presence', id: frame.id, channel: frame.channel, members })
+        if (!deadline.aborted) session.send({ type: 'presence', id: frame.id, channel: frame.channel, members })
         return
       }
     }
@@ -311,7 +315,14 @@ export class ChannelHub implements ChannelLayer {
     }
   }
 
-  private async subscribe(frame: SubscribeFrame, resolved: ResolvedChannel, session: Session): Promise<void> {
+  /**
+   * Subscribes `session` to a channel: sets the subscription up (live traffic held back, the
+   * stream position read, the at-least-once cursor and user channel), answers `subscribed`,
+   * replays what was missed, then passes live traffic. A setup that fails, or that ends past the
+   * deadline (the client already has `TIMEOUT`), is undone before the error goes out: a fresh
+   * subscription is removed, and a resubscribe leaves the subscription as it was before.
+   */
+  private async subscribe(frame: SubscribeFrame, resolved: ResolvedChannel, session: Session, deadline: TaskDeadline): Promise<void> {
     const { definition } = resolved
     const channel = frame.channel
     const resubscribe = session.subscriptions.has(channel)
@@ -319,35 +330,44 @@ export class ChannelHub implements ChannelLayer {
       throw new SwitchboardError('TOO_MANY_SUBSCRIPTIONS')
     }
     await this.authorize(definition.authorize.subscribe, resolved, session)
-    // Receive live traffic (held back) before reading the store, so nothing falls between them.
-    session.subscriptions.add(channel)
-    await this.table.add(channel, session)
 
     let epoch: string
     let latest: number
     let from: number | undefined
     let recovered = false
-    if (definition.persist) {
-      const position = await this.deps.store.position(channel)
-      ;({ epoch, seq: latest } = position)
-      const since = frame.since
-      if (since && since.epoch === epoch && since.seq <= latest && since.seq >= position.oldestSeq - 1) {
-        from = since.seq
-        recovered = true
-      } else if (definition.delivery === 'at-least-once') {
-        from = Math.max(await this.deps.store.cursor(channel, session.user), position.oldestSeq - 1)
+    // Receive live traffic (held back) before reading the store, so nothing falls between them.
+    const replaced = this.table.subscriber(channel, session)
+    session.subscriptions.add(channel)
+    try {
+      await this.table.add(channel, session)
+      if (definition.persist) {
+        const position = await this.deps.store.position(channel)
+        ;({ epoch, seq: latest } = position)
+        const since = frame.since
+        if (since && since.epoch === epoch && since.seq <= latest && since.seq >= position.oldestSeq - 1) {
+          from = since.seq
+          recovered = true
+        } else if (definition.delivery === 'at-least-once') {
+          from = Math.max(await this.deps.store.cursor(channel, session.user), position.oldestSeq - 1)
+        }
+      } else {
+        ;({ epoch, seq: latest } = await this.deps.sequencer.current(channel))
       }
-    } else {
-      ;({ epoch, seq: latest } = await this.deps.sequencer.current(channel))
+      if (definition.delivery === 'at-least-once') await this.table.addUserConnection(session)
+    } catch (error) {
+      await this.undoSubscribe(session, resolved, replaced)
+      throw error
     }
+    if (deadline.aborted) return this.undoSubscribe(session, resolved, replaced)
     session.send({ type: 'subscribed', id: frame.id, channel, epoch, seq: latest, recovered })
+    // The reply is out: what fails from here on is logged, never answered (one reply per frame).
     let replayed = true
     if (from !== undefined) {
       try {
         await this.replay(session, channel, from, latest)
       } catch (err) {
-        // The client already has its `subscribed`: an error now would reach nobody and leave the
-        // subscriber held back for good. What the replay did not send comes from the store.
+        // An error now would reach nobody and leave the subscriber held back for good. What the
+        // replay did not send comes from the store.
         this.deps.logger.warn({ err, channel, session: session.id }, 'replay failed; filling the rest from the store')
         replayed = false
         this.table.markSent(channel, session, from)
@@ -359,17 +379,35 @@ export class ChannelHub implements ChannelLayer {
       if (definition.persist) this.table.markSent(channel, session, latest)
       this.table.goLive(channel, session)
     }
-    if (definition.delivery === 'at-least-once') {
-      await this.table.addUserConnection(session)
-      // Replayed messages not acked yet get their redelivery checks too.
-      if (from !== undefined) await this.redeliverer.rebuild(channel, session.user).catch(err => this.deps.logger.error({ err, channel }, 'scheduling redelivery failed'))
+    // Replayed messages not acked yet get their redelivery checks too.
+    if (definition.delivery === 'at-least-once' && from !== undefined) {
+      await this.redeliverer.rebuild(channel, session.user).catch(err => this.deps.logger.error({ err, channel }, 'scheduling redelivery failed'))
     }
-
-    if (definition.presence && !resubscribe && (await this.deps.presence.add(channel, session.user, session.id))) {
-      await this.table.publish(channel, { type: 'join', channel, user: session.user })
+    if (definition.presence && !resubscribe) {
+      try {
+        if (await this.deps.presence.add(channel, session.user, session.id)) await this.table.publish(channel, { type: 'join', channel, user: session.user })
+      } catch (err) {
+        this.deps.logger.error({ err, channel, session: session.id }, 'joining presence failed')
+      }
     }
     // The connection may have ended while this ran; its cleanup may have missed what we just added.
     if (session.closed) await this.leave(session, resolved)
+  }
+
+  /**
+   * Undoes a subscribe whose setup failed or timed out: a fresh subscription is removed again
+   * (presence was not joined yet), a resubscribe's `replaced` subscriber is put back. Never throws.
+   */
+  private async undoSubscribe(session: Session, resolved: ResolvedChannel, replaced: Subscriber | undefined): Promise<void> {
+    const channel = resolved.name
+    if (replaced !== undefined) return this.table.restore(channel, session, replaced)
+    session.subscriptions.delete(channel)
+    try {
+      await this.table.remove(channel, session)
+      if (resolved.definition.delivery === 'at-least-once' && !this.hasAtLeastOnce(session)) await this.table.removeUserConnection(session)
+    } catch (err) {
+      this.deps.logger.error({ err, channel, session: session.id }, 'undoing a failed subscribe failed')
+    }
   }
 
   /**

@@ -33,7 +33,7 @@ const FILL_ATTEMPTS = 40
 type FillPage = { readonly seq: number; readonly frame: PreparedFrame }[]
 
 /** One local subscriber of a channel. */
-interface Subscriber {
+export interface Subscriber {
   /** Highest seq sent to this subscriber on this channel (to drop repeats at the replay seam). */
   lastSeq: number
   /** Live messages held back while the subscriber's replay runs; undefined once live. */
@@ -102,6 +102,27 @@ export class SubscriptionTable {
       // Nobody on this node can receive the channel: drop everyone who joined meanwhile.
       if (this.channels.get(channel) === subscribers) this.channels.delete(channel)
       throw new SwitchboardError('INTERNAL', 'The subscription could not be set up.', { cause: err })
+    }
+  }
+
+  /** `session`'s subscriber entry on `channel` (what a resubscribe replaces), if any. */
+  subscriber(channel: string, session: Session): Subscriber | undefined {
+    return this.channels.get(channel)?.get(session)
+  }
+
+  /**
+   * Puts back the entry a resubscribe replaced (the resubscribe failed): `session` goes on as it
+   * did before, and the live messages held back meanwhile are passed to it (or held on, when the
+   * old entry is itself still held back). Does nothing when `session` left `channel` meanwhile.
+   */
+  restore(channel: string, session: Session, previous: Subscriber): void {
+    const subscribers = this.channels.get(channel)
+    const current = subscribers?.get(session)
+    if (!subscribers || !current || current === previous) return
+    subscribers.set(session, previous)
+    for (const frame of current.pending ?? []) {
+      if (previous.pending) previous.pending.push(frame)
+      else this.sendMessage(session, previous, frame)
     }
   }
 
@@ -197,11 +218,20 @@ export class SubscriptionTable {
     }
   }
 
-  /** A redelivery for one user: sent to that user's local connections subscribed to the message's channel. */
+  /**
+   * A redelivery for one user: sent to that user's local connections whose subscription to the
+   * message's channel is live. One still being set up or replaying is skipped: its `subscribed`
+   * comes first, and its replay (from the acked cursor) carries the message anyway.
+   */
   private deliverToUser(sessions: Map<Session, Subscriber>, payload: string): void {
     const { message } = JSON.parse(payload) as { type: 'redeliver'; message: StoredMessage }
+    const subscribers = this.channels.get(message.channel)
+    if (!subscribers) return
     const frame = new PreparedFrame({ type: 'message', ...message })
-    for (const session of sessions.keys()) if (session.subscriptions.has(message.channel)) session.sendPrepared(frame)
+    for (const session of sessions.keys()) {
+      const subscriber = subscribers.get(session)
+      if (subscriber !== undefined && subscriber.pending === undefined) session.sendPrepared(frame)
+    }
   }
 
   /**

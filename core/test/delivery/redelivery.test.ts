@@ -6,6 +6,7 @@ import type { RedeliveryHandler, RedeliveryJob } from '../../src/engines/queue.j
 import { startTestServer } from '../../src/testing/test-server.js'
 import type { TestClient } from '../../src/testing/test-client.js'
 import { dm } from '../channels/fixtures/test-channels.js'
+import { StallingStore } from '../helpers/stalling-store.js'
 
 /** The memory queue, reporting each job after its handler finished (so tests wait on events). */
 class ObservedQueue extends MemoryRedeliveryQueue {
@@ -101,5 +102,31 @@ t.test('redelivery › checks lost by the queue are rebuilt from the store', asy
   t.equal(await server.switchboard.rebuildRedeliveries(), 1, 'one pending check rebuilt')
   await bob.next(f => f.type === 'message' && copies(bob, 1) === 2, 'the redelivered copy')
   t.equal(copies(bob, 1), 2)
+  await bob.close()
+})
+
+t.test('redelivery › none reaches a subscription still being set up: subscribed comes first, the replay carries the message', async t => {
+  const queue = new ObservedQueue()
+  const store = new StallingStore()
+  const server = await startTestServer({ channels: [dm], engines: { queue, store }, ackTimeoutMs: 300, redeliveryAttempts: 2 })
+  t.teardown(() => server.close())
+  const alice = await server.connect('alice')
+  const bob = await server.connect('bob')
+  await bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  await alice.request({ type: 'publish', channel: 'dm:alice:bob', data: { text: 'never acked' } })
+  await bob.next(f => f.type === 'message' && f.seq === 1, 'the first delivery')
+  // Bob subscribes again; its setup stalls on the store while the first redelivery comes due.
+  store.hold()
+  const resubscribed = bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  await store.stalled
+  await queue.handled(job => job.seq === 1 && job.attempt === 1)
+  t.equal(copies(bob, 1), 1, 'the redelivery was not sent into the setup')
+  store.release('ok')
+  t.match(await resubscribed, { type: 'subscribed', channel: 'dm:alice:bob' })
+  await bob.next(f => f.type === 'message' && copies(bob, 1) >= 2, 'the replay after subscribed', true)
+  const order = bob.frames.filter(f => f.channel === 'dm:alice:bob').map(f => `${f.type}${f.type === 'message' ? f.seq : ''}`)
+  // Later redeliveries (the next attempt) may follow; the first four frames are the point.
+  t.same(order.slice(0, 4), ['subscribed', 'message1', 'subscribed', 'message1'], 'subscribed, then the replay')
+  await alice.close()
   await bob.close()
 })
