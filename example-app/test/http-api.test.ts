@@ -121,6 +121,9 @@ t.test('POST /api/rooms › bad token or body: a coded error, and nothing is cre
     ['the reserved member name system', { name: 'Ops', members: ['system'] }, 400, 'VALIDATION', 'members.0'],
     ['101 members', { name: 'Ops', members: Array.from({ length: 101 }, (_, i) => `u${i}`) }, 400, 'VALIDATION', 'members'],
     ['an unknown field', { name: 'Ops', private: true }, 400, 'VALIDATION'],
+    ['a NUL in the name (PostgreSQL refuses it)', { name: 'O\u0000ps' }, 400, 'VALIDATION', 'name'],
+    ['a line break in the name', { name: 'O\nps' }, 400, 'VALIDATION', 'name'],
+    ['a lone surrogate in the name', { name: 'Ops \ud800' }, 400, 'VALIDATION', 'name'],
     ['not JSON', 'name=Ops', 400, 'BAD_FRAME'],
     ['a body over 16 KiB', { name: 'Ops', members: [], pad: 'x'.repeat(17_000) }, 413, 'BAD_FRAME'],
   ]
@@ -183,6 +186,10 @@ t.test('GET /api/channels/:channel/messages › history with the rules of the hi
   isError(t, await get('/api/channels/nope%3Ax/messages'), 404, 'UNKNOWN_CHANNEL', 'an unknown namespace')
   isError(t, await get('/api/channels/room%3Aa%3Ab/messages'), 404, 'UNKNOWN_CHANNEL', 'a name the pattern does not match')
   isError(t, await get('/api/channels/room%E0%A4%A/messages'), 400, 'BAD_FRAME', 'bad percent-encoding')
+  isError(t, await get('/api/channels/room%3A%00x/messages'), 400, 'BAD_FRAME', 'a NUL in the name, as the frame refuses it')
+  isError(t, await get('/api/channels/room%3Aa%20b/messages'), 400, 'BAD_FRAME', 'a space in the name')
+  isError(t, await get(`/api/channels/room%3A${'x'.repeat(196)}/messages`), 400, 'BAD_FRAME', 'a name over 200 characters')
+  isError(t, await get('/api/channels/lobby/messages'), 400, 'BAD_FRAME', 'no namespace')
   const reversed = await get('/api/channels/dm%3Abob%3Aalice/messages', alice)
   isError(t, reversed, 403, 'FORBIDDEN', 'a DM in the wrong order')
   t.match(reversed.body.error.message, '"dm:alice:bob"', 'naming the canonical channel')

@@ -1,4 +1,4 @@
-import type { ChannelRegistry, MessageStore, TokenVerifier } from '@switchboard/core'
+import { CHANNEL_NAME_PATTERN, MAX_CHANNEL_LENGTH, type ChannelRegistry, type MessageStore, type TokenVerifier } from '@switchboard/core'
 import { z } from 'zod'
 import { HttpError } from './http-error.js'
 import { bearerUser, parseWith, queryObject, sendJson } from './http-kit.js'
@@ -17,8 +17,9 @@ const query = z.strictObject({
 /**
  * `GET /api/channels/:channel/messages?before&limit` (Bearer) → `200 { channel, messages }`:
  * the same answer and rules as the `history` frame. The channel's `history` rule decides
- * (`403 FORBIDDEN` otherwise, with the rule's own message when it throws one), a name no
- * definition matches is `404 UNKNOWN_CHANNEL`; `limit` is 1..100 (default 50), `before` a seq;
+ * (`403 FORBIDDEN` otherwise, with the rule's own message when it throws one), a name that is
+ * not a channel name as the frame has it (`namespace:rest`, at most 200 characters, no spaces or
+ * control characters) is `400 BAD_FRAME`, a name no definition matches is `404 UNKNOWN_CHANNEL`; `limit` is 1..100 (default 50), `before` a seq;
  * messages come oldest first; channels that are not persisted have none.
  */
 export function historyRoutes(deps: { registry: ChannelRegistry; store: () => MessageStore; verify: TokenVerifier }): Route[] {
@@ -40,10 +41,16 @@ export function historyRoutes(deps: { registry: ChannelRegistry; store: () => Me
   ]
 }
 
+/** The channel name of the path segment, checked as the `history` frame's `channel` is. */
 function decodeSegment(segment: string): string {
+  let channel: string
   try {
-    return decodeURIComponent(segment)
+    channel = decodeURIComponent(segment)
   } catch {
     throw new HttpError(400, 'BAD_FRAME', 'The channel name in the path is not valid percent-encoding.')
   }
+  if (channel.length > MAX_CHANNEL_LENGTH || !CHANNEL_NAME_PATTERN.test(channel)) {
+    throw new HttpError(400, 'BAD_FRAME', `The channel name in the path is not a channel name (namespace:rest, at most ${MAX_CHANNEL_LENGTH} characters, no spaces or control characters).`)
+  }
+  return channel
 }

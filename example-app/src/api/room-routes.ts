@@ -8,8 +8,11 @@ import type { Route } from './route.js'
 /** Most members a room may be created with (the creator aside). */
 export const MAX_INITIAL_MEMBERS = 100
 
+/** Control characters (NUL, line breaks, …) and lone surrogates: PostgreSQL refuses NUL, and none of them belongs in a room's name. */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u
+
 const createBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(100).refine(name => !UNPRINTABLE.test(name), 'must not contain control characters or lone surrogates'),
   members: z.array(userNameSchema).max(MAX_INITIAL_MEMBERS).default([]),
 })
 
