@@ -100,7 +100,7 @@ export interface SwitchboardOptions {
   retryAfterSec: number
   /** Enable permessage-deflate (compression). Default false. */
   perMessageDeflate: boolean
-  /** JWT verification. Default: no secret (every token is refused) unless `authenticate` is given. */
+  /** JWT verification. Default: no secret, which `createSwitchboard` refuses with `CONFIG_INVALID` unless `authenticate` is given. */
   jwt: JwtOptions
 }
 
