@@ -41,7 +41,9 @@ export interface PresenceLeave {
  * connections of nodes whose heartbeat expired, and the periodic {@link RedisPresence.sweep}
  * removes them, reporting each user who thereby left to the {@link RedisPresence.onLeave}
  * listeners (the hub announces `leave`). One timer drives this node's beat and sweep; `close()`
- * stops it. Nothing here is durable: see {@link RedisPresence.onReset}.
+ * stops it. A node starting under an id already used removes what the earlier process left
+ * before its first `add` (see the constructor). Nothing here is durable: see
+ * {@link RedisPresence.onReset}.
  */
 export class RedisPresence implements Presence {
   readonly #client: Redis
@@ -56,6 +58,13 @@ export class RedisPresence implements Presence {
   #tick: Promise<void> | undefined
   /** Set once this node's heartbeat was written: a heartbeat found missing after that means a reset. */
   #established = false
+  /**
+   * Settles once the entries an earlier process with this node id left are gone (see the
+   * constructor); `add`, `remove` and `members` wait for it. Never rejects.
+   */
+  readonly #started: Promise<void>
+  /** Leaves of the start-up cleanup found before any `onLeave` listener was registered, handed to the first one; undefined once one was. */
+  #unannounced: PresenceLeave[] | undefined = []
   #closing: Promise<void> | undefined
 
   /** Starts the heartbeat at once. Throws `CONFIG_INVALID` for an empty prefix or nodeId, or a ttlMs below 3. */
@@ -73,8 +82,11 @@ export class RedisPresence implements Presence {
     const { client, owned } = useClient(options.redis)
     this.#client = client
     this.#owned = owned
+    // A process restarted under the same node id (a crashed worker forked again, a container
+    // restarted) finds its predecessor's connections here, under a heartbeat that may still be
+    // alive, so no sweep would ever remove them: it removes them itself before anything else.
     // The first sweep waits for the first tick: a node starting gives the others time to beat.
-    this.#run(false)
+    this.#started = this.#start()
     this.#timer = setInterval(() => this.#run(true), Math.floor(ttlMs / 3))
   }
 
@@ -94,6 +106,7 @@ export class RedisPresence implements Presence {
    */
   async add(channel: string, user: string, connectionId: string): Promise<boolean> {
     this.#assertOpen()
+    await this.#started
     const node = this.#nodeId
     const keys = [this.#key('conns', channel), this.#key('users', channel), this.#index(node)]
     keys.push(this.#registry(), this.#heartbeat(node))
@@ -109,6 +122,7 @@ export class RedisPresence implements Presence {
    */
   async remove(channel: string, user: string, connectionId: string): Promise<boolean> {
     this.#assertOpen()
+    await this.#started
     const left = await PRESENCE_SCRIPTS.remove.run(
       this.#client,
       [this.#key('conns', channel), this.#key('users', channel), this.#index(this.#nodeId)],
@@ -123,6 +137,7 @@ export class RedisPresence implements Presence {
    */
   async members(channel: string): Promise<PresenceMember[]> {
     this.#assertOpen()
+    await this.#started
     const entries = Object.values(await this.#client.hgetall(this.#key('conns', channel))).map(splitValue)
     const nodes = [...new Set(entries.map((entry) => entry.node))]
     if (nodes.length === 0) return []
@@ -159,7 +174,12 @@ export class RedisPresence implements Presence {
    * Returns a function that removes it.
    */
   onLeave(listener: (leave: PresenceLeave) => void): () => void {
-    return this.#leaveListeners.add(listener)
+    const remove = this.#leaveListeners.add(listener)
+    const unannounced = this.#unannounced
+    this.#unannounced = undefined
+    // Leaves of the start-up cleanup that ran before anyone listened: this listener gets them, after this call.
+    if (unannounced !== undefined && unannounced.length > 0) queueMicrotask(() => unannounced.forEach((leave) => this.#leaveListeners.emit(leave)))
+    return remove
   }
 
   /**
@@ -184,6 +204,28 @@ export class RedisPresence implements Presence {
       if (this.#owned) await closeClient(this.#client)
     })()
     return this.#closing
+  }
+
+  /**
+   * The first tick: removes what an earlier process with this node id left (reporting those
+   * users' leaves), then beats. Failures are logged; the periodic ticks go on either way.
+   */
+  #start(): Promise<void> {
+    const tick = (async () => {
+      try {
+        const left = await this.#purge(this.#nodeId, true, false)
+        if (this.#unannounced === undefined) for (const leave of left) this.#leaveListeners.emit(leave)
+        else this.#unannounced = left
+        if (left.length > 0) this.#logger?.info({ node: this.#nodeId, leaves: left.length }, 'presence: removed the connections an earlier process with this node id left')
+        await this.#beat()
+      } catch (error) {
+        this.#logger?.warn({ err: error, node: this.#nodeId }, 'presence start-up failed')
+      } finally {
+        this.#tick = undefined
+      }
+    })()
+    this.#tick = tick
+    return tick
   }
 
   /** One beat (then one sweep), unless the previous ones still run; failures are logged. */
@@ -228,8 +270,8 @@ export class RedisPresence implements Presence {
     return left
   }
 
-  /** Removes `node`'s connections (unless it beats again, when not forced), then forgets it; reports the leaves. */
-  async #purge(node: string, force: boolean): Promise<PresenceLeave[]> {
+  /** Removes `node`'s connections (unless it beats again, when not forced), then forgets it; reports the leaves (to the listeners too, with `announce`). */
+  async #purge(node: string, force: boolean, announce = true): Promise<PresenceLeave[]> {
     const index = this.#index(node)
     const channels = await this.#client.hkeys(index)
     const purged = await Promise.all(
@@ -243,7 +285,7 @@ export class RedisPresence implements Presence {
     )
     await PRESENCE_SCRIPTS.forget.run(this.#client, [this.#heartbeat(node), index, this.#registry()], [node, force ? 1 : 0])
     const left = channels.flatMap((channel, i) => (purged[i] as string[]).map((user) => ({ channel, user })))
-    for (const leave of left) this.#leaveListeners.emit(leave)
+    if (announce) for (const leave of left) this.#leaveListeners.emit(leave)
     return left
   }
 

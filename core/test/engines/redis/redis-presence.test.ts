@@ -135,6 +135,38 @@ t.test('RedisPresence (Redis-specific)', async (t) => {
     t.same(await a.removeNode(a.nodeId), [], 'idempotent')
   })
 
+  t.test('restart › a process starting under a used node id removes what its predecessor left, and reports those leaves', async (t) => {
+    const nodeId = `restarted-${randomUUID()}`
+    const room = `room:${randomUUID()}`
+    const crashed = new RedisPresence({ redis: REDIS_URL, prefix, nodeId })
+    await crashed.add(room, 'alice', 'a1')
+    await crashed.add(room, 'bob', 'b1')
+    const other = node(t)
+    await other.add(room, 'carol', 'c1')
+    // A crash: the entries stay, and the heartbeat lives on for its TTL, so no sweep removes them.
+    await crashed.close()
+    t.equal(await admin.exists(`${prefix}:node:${nodeId}`), 1, 'the predecessor’s heartbeat is still alive')
+    const restarted = new RedisPresence({ redis: REDIS_URL, prefix, nodeId })
+    t.teardown(() => retire([restarted]))
+    const heard = leaves(restarted, 2)
+    t.same(await restarted.members(room), [{ user: 'carol', connections: 1 }], 'only the other node’s connection is left')
+    t.same((await heard).sort(byChannel), [{ channel: room, user: 'alice' }, { channel: room, user: 'bob' }], 'alice and bob left')
+    t.equal(await restarted.add(room, 'alice', 'a2'), true, 'alice comes back as a first connection: a join')
+    t.same(await other.members(room), [{ user: 'alice', connections: 1 }, { user: 'carol', connections: 1 }])
+  })
+
+  t.test('restart › leaves found before anyone listens go to the first listener', async (t) => {
+    const nodeId = `restarted-${randomUUID()}`
+    const room = `room:${randomUUID()}`
+    const crashed = new RedisPresence({ redis: REDIS_URL, prefix, nodeId })
+    await crashed.add(room, 'alice', 'a1')
+    await crashed.close()
+    const restarted = new RedisPresence({ redis: REDIS_URL, prefix, nodeId })
+    t.teardown(() => retire([restarted]))
+    t.same(await restarted.members(room), [], 'the start-up cleanup ran')
+    t.same(await leaves(restarted, 1), [{ channel: room, user: 'alice' }], 'registered afterwards, still told')
+  })
+
   t.test('reset › onReset is called when the heartbeat vanished (Redis lost its data)', async (t) => {
     const a = node(t, { ttlMs: 300 })
     const room = `room:${randomUUID()}`
