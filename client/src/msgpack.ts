@@ -1,5 +1,8 @@
-import { decode, encode } from '@msgpack/msgpack'
+import { Encoder, decode } from '@msgpack/msgpack'
 import type { ClientCodec } from './codec.js'
+
+/** Fields set to `undefined` are left out, as JSON leaves them out (not sent as `nil`, which the server refuses for optional fields). */
+const encoder = new Encoder({ ignoreUndefined: true })
 
 /**
  * `@switchboard/client/msgpack` — the `switchboard.v1.msgpack` codec (binary frames), kept out of
@@ -8,6 +11,6 @@ import type { ClientCodec } from './codec.js'
  */
 export const msgpackCodec: ClientCodec = {
   subprotocol: 'switchboard.v1.msgpack',
-  encode: frame => encode(frame),
+  encode: frame => encoder.encode(frame),
   decode: data => decode(typeof data === 'string' ? new TextEncoder().encode(data) : data),
 }

@@ -17,6 +17,9 @@ export interface TokenRefresherDeps {
 /** How long past `exp` the server waits for a `refresh` before closing with 4001 (its default `tokenGraceMs`). */
 const GRACE_MS = 5000
 
+/** Longest delay `setTimeout` keeps (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647
+
 /**
  * Keeps one connection's token fresh (PROTOCOL.md `refresh`): shortly before the token's `exp`
  * (read from the JWT without verifying it) it asks `getToken()` for a new token and sends it;
@@ -60,7 +63,10 @@ export class TokenRefresher {
     this.cancel()
     if (exp === undefined) return
     const generation = this.generation
-    this.timer = setTimeout(() => void this.refresh(generation), refreshDelay(exp * 1000, Date.now(), this.deps.marginMs))
+    const delay = refreshDelay(exp * 1000, Date.now(), this.deps.marginMs)
+    // A token valid for more than ~24.8 days: wait the longest a timer can, then schedule again.
+    if (delay > MAX_TIMER_MS) this.timer = setTimeout(() => generation === this.generation && this.schedule(exp), MAX_TIMER_MS)
+    else this.timer = setTimeout(() => void this.refresh(generation), delay)
   }
 
   private async refresh(generation: number): Promise<void> {

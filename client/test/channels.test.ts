@@ -160,4 +160,7 @@ t.test('channels › the msgpack codec speaks switchboard.v1.msgpack', async t =
   t.match(await room.publish({ text: 'from msgpack ✓' }), { seq: 2 })
   await inbox.waitFor(2)
   t.same(inbox.messages.map(m => m.data.text), ['from json', 'from msgpack ✓'])
+  // Fields set to undefined are left out, as in JSON (nil would be refused: `n` is an optional integer, `before` an optional seq).
+  t.match(await room.publish({ text: 'undefined n', n: undefined }), { seq: 3 }, 'an undefined field in data')
+  t.same((await room.history({ before: undefined, limit: 2 })).map(m => m.seq), [2, 3], 'an undefined option of history')
 })

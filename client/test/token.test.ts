@@ -60,6 +60,27 @@ t.test('token › a short-lived token is refreshed before it expires and the con
   t.equal(refreshed[0]!['exp'], tokenExpiry(issued[1]!), 'with the new token’s exp')
 })
 
+t.test('token › a token valid for 60 days is not refreshed at once (past the longest timer delay)', async t => {
+  const node = await startNode()
+  t.teardown(() => node.close())
+  let asked = 0
+  const client = createClient({
+    url: node.url,
+    async getToken() {
+      asked += 1
+      return token('alice', 60 * 24 * 3600)
+    },
+  })
+  t.teardown(() => client.close())
+  client.connect()
+  await nextState(client, 'connected')
+  // A delay past 2^31 - 1 ms fires at once: the refresh would have asked again by the time these replies come back.
+  await within(client.channel('room:long').publish({ text: 'one' }), 5_000, 'a publish')
+  await new Promise(resolve => setTimeout(resolve, 50))
+  await within(client.channel('room:long').publish({ text: 'two' }), 5_000, 'another publish')
+  t.equal(asked, 1, 'getToken was asked once, to connect')
+})
+
 t.test('token › a refused token is not retried: no reconnect unless getToken yields a fresh one', async t => {
   const node = await startNode()
   t.teardown(() => node.close())
