@@ -325,7 +325,8 @@ export class SubscriptionTable {
     for (const [channel, subscribers] of this.channels) {
       if (channel.startsWith(USER_CHANNEL_PREFIX) || !this.gaps?.isPersisted(channel)) continue
       for (const [session, subscriber] of subscribers) {
-        if (subscriber.pending || subscriber.lastSeq === 0) continue
+        // lastSeq 0 is a subscriber of a channel that was empty when it subscribed: it is filled from seq 1.
+        if (subscriber.pending) continue
         subscriber.pending = []
         void this.fill(channel, session, subscriber)
       }
