@@ -68,6 +68,8 @@ export class ChannelHub implements ChannelLayer {
   private readonly rebuildTimer: NodeJS.Timeout
   /** `onPublished` hooks still running (shutdown waits for them). */
   private readonly published = new Set<Promise<void>>()
+  /** The `rebuildAll` in progress, if any. */
+  private rebuilding: Promise<number> | undefined
   /** Removes the engine listeners registered by the constructor. */
   private readonly unlisten: (() => void)[] = []
 
@@ -145,7 +147,15 @@ export class ChannelHub implements ChannelLayer {
    * connections from the store (acked cursor vs latest seq), so nothing depends on the queue
    * keeping its jobs. Runs every `redeliveryRebuildMs`; call it after the queue lost its state.
    */
-  async rebuildAll(): Promise<number> {
+  rebuildAll(): Promise<number> {
+    // A call while a rebuild runs joins it: with the queue's Redis down a run waits, and runs must not pile up.
+    this.rebuilding ??= this.rebuildEach().finally(() => {
+      this.rebuilding = undefined
+    })
+    return this.rebuilding
+  }
+
+  private async rebuildEach(): Promise<number> {
     const done = new Set<string>()
     let scheduled = 0
     for (const session of this.table.userConnections()) {
@@ -197,8 +207,7 @@ export class ChannelHub implements ChannelLayer {
       // Past the deadline the client was already answered TIMEOUT (outcome unknown): one reply per frame.
       if (!deadline.aborted) session.send({ type: 'published', id: frame.id, channel: frame.channel, seq: message.seq, mid: message.mid })
     })
-    const after = this.afterPublish(resolved, outcome.message, outcome.duplicate)
-    if (after !== undefined) await after
+    this.afterPublish(resolved, outcome.message, outcome.duplicate)
   }
 
   /**
@@ -253,7 +262,7 @@ export class ChannelHub implements ChannelLayer {
       deadline: deadlineOf(options.signal),
       key: options.key,
     })
-    await this.afterPublish(resolved, message, duplicate)
+    this.afterPublish(resolved, message, duplicate)
     return { channel, seq: message.seq, epoch: message.epoch, mid: message.mid, duplicate }
   }
 
@@ -293,22 +302,24 @@ export class ChannelHub implements ChannelLayer {
   }
 
   /**
-   * Counts the publish, starts `onPublished`, and on at-least-once channels schedules the
-   * recipients' first redelivery checks (a failure is repaired by the rebuild). Returns a
-   * promise only when there is something to wait for.
+   * Counts the publish, starts `onPublished`, and on at-least-once channels starts scheduling
+   * the recipients' first redelivery checks. Nothing here is waited for: with the queue's Redis
+   * down, scheduling waits until it is back, and a publish (or its dispatch slot) must not; a
+   * check that is never scheduled is repaired by the periodic rebuild from the store.
    */
-  private afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): Promise<void> | undefined {
+  private afterPublish(resolved: ResolvedChannel, message: StoredMessage, duplicate: boolean): void {
     const { definition } = resolved
     if (!duplicate) this.deps.metrics.countPublish(definition.namespace)
     if (!duplicate && definition.onPublished) this.runPublished(resolved, message)
     // Redelivery checks are scheduled again for a repeat too (the first may have failed before it); they are idempotent.
-    if (definition.delivery !== 'at-least-once' || !definition.recipients) return undefined
-    return this.scheduleRedelivery(resolved, message)
+    if (definition.delivery !== 'at-least-once' || !definition.recipients) return
+    void this.scheduleRedelivery(resolved, message)
   }
 
+  /** Schedules the first redelivery checks of `message`'s recipients. Never rejects: failures are logged. */
   private async scheduleRedelivery(resolved: ResolvedChannel, message: StoredMessage): Promise<void> {
-    const recipients = resolved.definition.recipients!({ params: resolved.params, from: message.from })
     try {
+      const recipients = resolved.definition.recipients!({ params: resolved.params, from: message.from })
       await this.redeliverer.delivered(message, recipients)
     } catch (err) {
       this.deps.logger.error({ err, channel: message.channel }, 'scheduling redelivery failed')
@@ -381,7 +392,8 @@ export class ChannelHub implements ChannelLayer {
     }
     // Replayed messages not acked yet get their redelivery checks too.
     if (definition.delivery === 'at-least-once' && from !== undefined) {
-      await this.redeliverer.rebuild(channel, session.user).catch(err => this.deps.logger.error({ err, channel }, 'scheduling redelivery failed'))
+      // Not waited for, as after a publish (see afterPublish).
+      void this.redeliverer.rebuild(channel, session.user).catch(err => this.deps.logger.error({ err, channel }, 'scheduling redelivery failed'))
     }
     if (definition.presence && !resubscribe) {
       try {

@@ -130,3 +130,41 @@ t.test('redelivery › none reaches a subscription still being set up: subscribe
   await alice.close()
   await bob.close()
 })
+
+t.test('redelivery › a queue that cannot schedule (its Redis down) holds up no publish and no dispatch slot', async t => {
+  /** The memory queue with its Redis "down": `schedule` waits until `recover()`, as BullMQ does with maxRetriesPerRequest null. */
+  class StalledQueue extends MemoryRedeliveryQueue {
+    #down: Promise<void> | undefined
+    #up: (() => void) | undefined
+    scheduleCalls = 0
+    stall(): void {
+      this.#down = new Promise(resolve => (this.#up = resolve))
+    }
+    recover(): void {
+      this.#up?.()
+      this.#down = undefined
+    }
+    override async schedule(job: RedeliveryJob, delayMs: number): Promise<void> {
+      this.scheduleCalls += 1
+      if (this.#down) await this.#down
+      return super.schedule(job, delayMs)
+    }
+  }
+  const queue = new StalledQueue()
+  queue.stall()
+  // One dispatch slot, and a deadline far away: a publish that held its slot until scheduling ended would stop the node.
+  const server = await startTestServer({ channels: [dm], engines: { queue }, dispatchConcurrency: 1, handlerDeadlineMs: 600_000 })
+  t.teardown(() => {
+    queue.recover()
+    return server.close()
+  })
+  const alice = await server.connect('alice')
+  const bob = await server.connect('bob')
+  await bob.request({ type: 'subscribe', channel: 'dm:alice:bob' })
+  for (let i = 1; i <= 3; i++) {
+    t.match(await alice.request({ type: 'publish', channel: 'dm:alice:bob', data: { text: `m${i}` } }), { type: 'published', seq: i })
+  }
+  t.ok(queue.scheduleCalls >= 3, `scheduling was started (${queue.scheduleCalls} calls), and is still waiting`)
+  t.match(await bob.request({ type: 'history', channel: 'dm:alice:bob' }), { type: 'history' }, 'other frames still get a slot')
+  await bob.next(f => f.type === 'message' && f.seq === 3, 'the live messages', true)
+})
