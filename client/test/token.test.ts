@@ -1,6 +1,8 @@
 import t from 'tap'
 import { createClient, tokenExpiry, type ClientErrorEvent } from '../src/node.js'
 import { refreshDelay } from '../src/token.js'
+import { createJwtVerifier, SwitchboardError } from '@switchboard/core'
+import { TEST_JWT_SECRET } from '@switchboard/core/testing'
 import { startNode, token } from './helpers/node.js'
 import { spySockets } from './helpers/spy-socket.js'
 import { nextState, within } from './helpers/wait.js'
@@ -169,4 +171,27 @@ t.test('token › an expired token that getToken cannot replace ends in 4001, th
   t.equal((await stopped).reason, 'no-fresh-token')
   t.same(seen, ['connecting:connect', 'connected:connected', 'reconnecting:unauthorized:4001', 'connecting:backoff-elapsed', 'disconnected:no-fresh-token'])
   t.ok(errors.some(e => (e.error as { code?: string }).code === 'TOKEN_EXPIRED'), 'the server’s TOKEN_EXPIRED was reported')
+})
+
+t.test('token › a token the server cannot check now (INTERNAL, close 1011) is used again after a backoff, not taken for refused', async t => {
+  const verify = createJwtVerifier({ secret: TEST_JWT_SECRET })
+  let checks = 0
+  const node = await startNode({
+    config: {
+      // The identity provider's keys are unavailable for the first check only.
+      authenticate: tokenText => (++checks === 1 ? Promise.reject(new SwitchboardError('INTERNAL', 'The token could not be verified now; try again.')) : verify(tokenText)),
+    },
+  })
+  t.teardown(() => node.close())
+  const cached = await token('alice')
+  let asked = 0
+  const client = createClient({ url: node.url, getToken: () => (asked++, cached), reconnect: { minDelayMs: 10, maxDelayMs: 20 } })
+  t.teardown(() => client.close())
+  const seen: string[] = []
+  client.on('state', c => seen.push(`${c.state}:${c.reason}`))
+  client.connect()
+  await nextState(client, 'connected')
+  t.same(seen, ['connecting:connect', 'reconnecting:socket-closed', 'connecting:backoff-elapsed', 'connected:connected'])
+  t.equal(checks, 2, 'the same token was checked again')
+  t.equal(asked, 2, 'getToken was asked at each attempt and gave the same token: it was not refused')
 })

@@ -18,8 +18,9 @@ export interface VerifiedToken {
 
 /**
  * Verifies a bearer token and says who it belongs to.
- * Rejects with {@link SwitchboardError} `TOKEN_EXPIRED` when the token has expired and
- * `UNAUTHORIZED` for every other failure.
+ * Rejects with {@link SwitchboardError} `TOKEN_EXPIRED` when the token has expired,
+ * `UNAUTHORIZED` when it is not valid, and `INTERNAL` when it could not be checked (the keys to
+ * check it with are unavailable): the token may be fine, so the client should try again with it.
  */
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>
 
@@ -39,9 +40,10 @@ const DEFAULT_CLOCK_TOLERANCE_SEC = 5
  * are set. `clockToleranceSec` (default 5, in seconds) applies to `exp` and `nbf`.
  *
  * The verifier rejects with `SwitchboardError` `TOKEN_EXPIRED` for a validly signed but expired
- * token, and `UNAUTHORIZED` (a short message safe for clients, the original error as `cause`)
- * for anything else: bad signature, malformed token, missing or invalid claims, JWKS
- * unreachable.
+ * token, `UNAUTHORIZED` (a short message safe for clients, the original error as `cause`) for
+ * a token that is not valid: bad signature, malformed token, missing or invalid claims, a `kid`
+ * the JWK Set does not have; and `INTERNAL` when the token could not be checked: the JWKS
+ * endpoint unreachable, failing or answering something that is not a JWK Set.
  *
  * @throws SwitchboardError `CONFIG_INVALID` when neither or both of `secret` and `jwksUrl`
  *   are given, when `secret` is empty, `jwksUrl` is not an http(s) URL, or
@@ -133,10 +135,11 @@ function toSwitchboardError(error: unknown): SwitchboardError {
     error instanceof errors.JOSENotSupported ||
     error instanceof errors.JWKSNoMatchingKey ||
     error instanceof errors.JWKSMultipleMatchingKeys
-  // Anything else (JWKS fetch failure or timeout, a bad JWK Set, an unexpected error) is
-  // not the token's fault, but the token still cannot be trusted.
-  const message = invalid ? 'Invalid token.' : 'The token could not be verified.'
-  return new SwitchboardError('UNAUTHORIZED', message, { cause: error })
+  if (invalid) return new SwitchboardError('UNAUTHORIZED', 'Invalid token.', { cause: error })
+  // Anything else (JWKS fetch failure or timeout, a bad JWK Set, an unexpected error) is not the
+  // token's fault: it cannot be trusted now, but a client that took it for refused would never
+  // use it again, though it may be fine once the keys are back.
+  return new SwitchboardError('INTERNAL', 'The token could not be verified now; try again.', { cause: error })
 }
 
 function claimMessage(error: InstanceType<typeof errors.JWTClaimValidationFailed>): string {

@@ -213,8 +213,12 @@ export class FrameRouter {
     try {
       verified = await this.deps.verifyToken(frame.token)
     } catch (err) {
-      this.sendError(connection, frame.id, err instanceof SwitchboardError ? err : new SwitchboardError('UNAUTHORIZED'))
-      connection.close(CLOSE_CODES.UNAUTHORIZED, 'unauthorized')
+      const error = err instanceof SwitchboardError ? err : new SwitchboardError('UNAUTHORIZED')
+      this.sendError(connection, frame.id, error)
+      // A token that could not be checked (INTERNAL: the identity provider's keys unavailable) is
+      // not refused: 1011, so that clients try again with it rather than ask for another.
+      if (error.code === 'INTERNAL') connection.close(CLOSE_CODES.INTERNAL_ERROR, 'token not verifiable now')
+      else connection.close(CLOSE_CODES.UNAUTHORIZED, 'unauthorized')
       return
     }
     if (connection.closed) return

@@ -32,7 +32,7 @@ async function rejection(t: Test, promise: Promise<unknown>): Promise<Error> {
 }
 
 /** Asserts `promise` rejects with a SwitchboardError of `code` whose message is short and safe. */
-async function rejectsWith(t: Test, promise: Promise<unknown>, code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED', leaks: string[] = []): Promise<void> {
+async function rejectsWith(t: Test, promise: Promise<unknown>, code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED' | 'INTERNAL', leaks: string[] = []): Promise<void> {
   const error = await rejection(t, promise)
   t.ok(isSwitchboardError(error, code), `rejects with ${code} (got ${String((error as { code?: unknown }).code)})`)
   t.notMatch(error.message, /\n\s*at /, 'message carries no stack')
@@ -254,27 +254,27 @@ t.test('createJwtVerifier › JWKS unavailable', async t => {
   const rs = await generateKeyPair('RS256')
   const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'rs-1' }).sign(rs.privateKey)
 
-  t.test('refuses with UNAUTHORIZED when the JWKS server is down', async t => {
+  t.test('cannot verify (INTERNAL, not UNAUTHORIZED) when the JWKS server is down', async t => {
     const probe = createServer()
     await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
     const { port } = probe.address() as AddressInfo
     await new Promise(resolve => probe.close(resolve))
     const url = `http://127.0.0.1:${port}/jwks.json`
-    await rejectsWith(t, createJwtVerifier({ jwksUrl: url })(token), 'UNAUTHORIZED', [url, String(port)])
+    await rejectsWith(t, createJwtVerifier({ jwksUrl: url })(token), 'INTERNAL', [url, String(port)])
   })
-  t.test('refuses with UNAUTHORIZED when the JWKS server answers 500', async t => {
+  t.test('cannot verify (INTERNAL) when the JWKS server answers 500', async t => {
     const server = await startServer(t, (_req, res) => {
       res.writeHead(500)
       res.end('boom')
     })
-    await rejectsWith(t, createJwtVerifier({ jwksUrl: server.url })(token), 'UNAUTHORIZED', [server.url, 'boom'])
+    await rejectsWith(t, createJwtVerifier({ jwksUrl: server.url })(token), 'INTERNAL', [server.url, 'boom'])
   })
-  t.test('refuses with UNAUTHORIZED when the JWKS server sends garbage', async t => {
+  t.test('cannot verify (INTERNAL) when the JWKS server sends garbage', async t => {
     const server = await startServer(t, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"keys": 42}')
     })
-    await rejectsWith(t, createJwtVerifier({ jwksUrl: server.url })(token), 'UNAUTHORIZED', [server.url])
+    await rejectsWith(t, createJwtVerifier({ jwksUrl: server.url })(token), 'INTERNAL', [server.url])
   })
 })
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { TestClient } from '../../src/testing/test-client.js'
 import { startTestServer, TEST_JWT_SECRET } from '../../src/testing/test-server.js'
-import { signDevToken } from '../../src/auth/token-verifier.js'
+import { createJwtVerifier, signDevToken } from '../../src/auth/token-verifier.js'
 import { createHmac } from 'node:crypto'
 
 const b64 = (value: object | string): string =>
@@ -172,4 +172,20 @@ t.test('refresh › a token for another user or a bad token is refused and chang
   const sessions = [...server.switchboard.sessions()]
   t.equal(sessions[0]?.user, 'alice')
   await client.close()
+})
+
+t.test('connect › a token that cannot be checked now (JWKS unreachable) is INTERNAL and close 1011, not refused', async t => {
+  const { createServer } = await import('node:http')
+  const probe = createServer()
+  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as import('node:net').AddressInfo
+  await new Promise(resolve => probe.close(resolve))
+  const server = await startTestServer({ authenticate: createJwtVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json` }) })
+  t.teardown(() => server.close())
+  const client = await TestClient.open(server.url)
+  const token = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${b64({ sub: 'alice', exp: now() + 60 })}.c2ln`
+  const reply = await client.request({ type: 'connect', token })
+  t.match(reply, { type: 'error', code: 'INTERNAL' })
+  t.notMatch(String(reply.message), new RegExp(String(port)), 'the URL is not in the message')
+  t.match(await client.waitClosed(), { code: 1011 }, 'so a client keeps its token and tries again later')
 })

@@ -42,7 +42,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
 /**
  * The user of the request's `Authorization: Bearer <token>` header, verified like a `connect`
  * token.
- * @throws HttpError 401 `UNAUTHORIZED` without a bearer token or with a bad one, 401 `TOKEN_EXPIRED` for an expired one.
+ * @throws HttpError 401 `UNAUTHORIZED` without a bearer token or with a bad one, 401 `TOKEN_EXPIRED` for an expired one;
+ *   the verifier's `INTERNAL` (the token could not be checked now) as it is, answered 500.
  */
 export async function bearerUser(req: IncomingMessage, verify: TokenVerifier): Promise<string> {
   const match = /^Bearer +([^\s]+) *$/i.exec(req.headers.authorization ?? '')
@@ -52,7 +53,8 @@ export async function bearerUser(req: IncomingMessage, verify: TokenVerifier): P
   try {
     return (await verify(match[1]!)).user
   } catch (error) {
-    if (!(error instanceof SwitchboardError)) throw error
+    // INTERNAL: the token could not be checked now (the identity provider's keys unavailable): a 500, not a refusal.
+    if (!(error instanceof SwitchboardError) || error.code === 'INTERNAL') throw error
     throw new HttpError(401, error.code, error.message, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } })
   }
 }
