@@ -50,6 +50,11 @@ export class StreamCursor<M extends Positioned> {
   private syncUntil: number | undefined
   /** Set by a `recovered: true` reply: the replay reaches this seq. */
   private replayUntil = 0
+  /**
+   * The `seq` of a `recovered: false` reply after which the connection dropped before anything of
+   * the stream arrived: a broadcast channel missed nothing up to it (see `resume`).
+   */
+  private quietUntil = 0
   /** Whether a `subscribe` awaits its reply (no further fill is requested meanwhile). */
   private awaiting = false
   private readonly held = new Map<number, M>()
@@ -92,11 +97,16 @@ export class StreamCursor<M extends Positioned> {
     }
     let deliver: M[] = []
     if (this.syncUntil !== undefined) {
-      // Held messages are a replay cut short: deliver them and resume after them. With none
-      // held, nothing was pending below the reply's seq (a broadcast channel, or an acked inbox).
-      if (this.held.size > 0) deliver = this.flush()
-      else this.lastSeq = Math.max(this.lastSeq, this.syncUntil)
+      const quiet = this.held.size === 0
+      // Held messages are a replay cut short: deliver them and resume after them.
+      if (!quiet) deliver = this.flush()
+      else this.quietUntil = Math.max(this.quietUntil, this.syncUntil)
       this.syncUntil = undefined
+      // With none held, where the stream starts is still unknown: an at-least-once channel
+      // replays from the recipient's acked cursor, which may lie below the reply's seq (resuming
+      // after that seq would skip those messages, and a later cumulative ack would lose them for
+      // good); a broadcast channel starts after it. Subscribing afresh lets the server pick again.
+      if (quiet) return { since: undefined, deliver }
     }
     return { since: { epoch: this.epoch, seq: this.lastSeq }, deliver }
   }
@@ -117,7 +127,9 @@ export class StreamCursor<M extends Positioned> {
       this.replayUntil = reply.seq
       return { deliver: this.drain([]), lost: false }
     }
-    const lost = newEpoch || reply.seq > this.lastSeq
+    // A subscribe afresh after a quiet one (see `resume`): nothing up to that one's seq was missed.
+    const lost = newEpoch || reply.seq > Math.max(this.lastSeq, this.quietUntil)
+    this.quietUntil = 0
     this.replayUntil = 0
     if (reply.seq <= this.lastSeq) {
       this.syncUntil = undefined
@@ -164,6 +176,7 @@ export class StreamCursor<M extends Positioned> {
     this.lastSeq = 0
     this.syncUntil = undefined
     this.replayUntil = 0
+    this.quietUntil = 0
     this.awaiting = false
     this.held.clear()
   }

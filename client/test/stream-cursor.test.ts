@@ -82,11 +82,27 @@ t.test('StreamCursor › resuming on a new connection', async t => {
     const cursor = live(3)
     t.same(cursor.resume(), { since: { epoch: E, seq: 4 }, deliver: [] })
   })
-  await t.test('on a quiet channel: since the subscribe reply’s seq', async t => {
+  await t.test('when nothing arrived after a first reply: afresh, so an at-least-once replay from the acked cursor is not skipped', async t => {
     const cursor = new StreamCursor<{ seq: number; epoch: string }>()
     cursor.subscribeSent()
     cursor.subscribed({ epoch: E, seq: 9, recovered: false })
-    t.same(cursor.resume(), { since: { epoch: E, seq: 9 }, deliver: [] })
+    // The socket dropped before the replay (from the acked cursor, 6) arrived.
+    t.same(cursor.resume(), { since: undefined, deliver: [] })
+    cursor.subscribeSent()
+    t.same(cursor.subscribed({ epoch: E, seq: 9, recovered: false }), { deliver: [], lost: false }, 'nothing was published meanwhile: nothing lost')
+    t.same(seqs(cursor.receive(m(7)).deliver), [])
+    t.same(seqs(cursor.receive(m(8)).deliver), [])
+    t.same(seqs(cursor.receive(m(9)).deliver), [7, 8, 9], 'the replay from the acked cursor, in order')
+    t.same(seqs(cursor.receive(m(10)).deliver), [10])
+  })
+  await t.test('when nothing arrived after a first reply, on a broadcast channel: a later reply past it reports the loss', async t => {
+    const cursor = new StreamCursor<{ seq: number; epoch: string }>()
+    cursor.subscribeSent()
+    cursor.subscribed({ epoch: E, seq: 9, recovered: false })
+    t.same(cursor.resume(), { since: undefined, deliver: [] })
+    cursor.subscribeSent()
+    t.same(cursor.subscribed({ epoch: E, seq: 12, recovered: false }), { deliver: [], lost: true }, '10 to 12 were published meanwhile')
+    t.same(seqs(cursor.receive(m(13)).deliver), [13])
   })
   await t.test('after a replay cut short: deliver what arrived, resume after it', async t => {
     const cursor = new StreamCursor<{ seq: number; epoch: string }>()
