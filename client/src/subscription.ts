@@ -102,7 +102,9 @@ export class Subscription<Data = unknown> {
     this.queue = new DeliveryQueue(
       message => this.handle(message),
       message => {
-        if (this.ackMode === 'auto') this.acks.mark(message.seq)
+        // A message of an earlier epoch (handled after a reset of the stream) acks nothing: its
+        // seq would count in the new numbering, acknowledging messages not handled yet.
+        if (this.ackMode === 'auto' && message.epoch === this.cursor.epoch) this.acks.mark(message.seq)
       },
       (error, message) => host.reportError(error, name, message.seq),
     )
