@@ -124,15 +124,20 @@ export class Publisher {
   }
 
   /**
-   * The connection dropped: in-flight publishes go back to waiting (volatile ones reject with
-   * `DISCONNECTED`). Their requests reject too; `send` ignores that for entries handled here.
+   * The connection dropped: in-flight publishes go back to waiting, and every volatile one, in
+   * flight or still waiting (for room in the window, or a retry), rejects with `DISCONNECTED`:
+   * volatile publishes are never carried over to another connection. Their requests reject too;
+   * `send` ignores that for entries handled here.
    */
   connectionLost(): void {
     this.cancelTimer()
     for (const entry of [...this.entries]) {
-      if (!entry.inFlight) continue
+      if (entry.volatile) {
+        entry.inFlight = false
+        this.settle(entry, new SwitchboardClientError('DISCONNECTED', 'The connection dropped: the volatile publish was dropped.'))
+        continue
+      }
       entry.inFlight = false
-      if (entry.volatile) this.settle(entry, new SwitchboardClientError('DISCONNECTED', 'The connection dropped: the volatile publish was dropped.'))
     }
     this.inFlight = 0
   }
