@@ -109,7 +109,9 @@ export interface Switchboard {
    * Closes every connection of `user` on every node (logout, ban), through the broker, with
    * `code` (default 4003, after which clients do not reconnect with the same token) and
    * `reason`. Resolves once the command is handed to the broker.
-   * @throws SwitchboardError `CONFIG_INVALID` for a code outside 4000–4999 or a reason over 123 bytes, `CLOSED`.
+   * @throws SwitchboardError `CONFIG_INVALID` for a code outside 4000–4999 or a reason over 123 bytes, `CLOSED`;
+   *   `INTERNAL` when the broker is down (this node's connections of `user` were closed, other
+   *   nodes' may not have been: call it again once the broker is back).
    */
   disconnectUser(user: string, options?: DisconnectUserOptions): Promise<void>
   /** The live nodes of the service (id, start time, connections), from the node registry. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Broker, BrokerListener } from '../engines/broker.js'
+import { SwitchboardError } from '../errors.js'
 
 /**
  * The broker channel every node subscribes to for cluster-wide commands. `$` cannot start a
@@ -59,9 +60,17 @@ export class ControlChannel {
     return this.inner.subscribe(CONTROL_CHANNEL)
   }
 
-  /** Sends `message` to every node, this one included. */
-  send(message: ControlMessage): Promise<void> {
-    return this.inner.publish(CONTROL_CHANNEL, JSON.stringify(message))
+  /**
+   * Sends `message` to every node, this one included. Rejects with `INTERNAL` when the broker is
+   * not live (its Redis connection is down): this node got the message, the others may not have
+   * (a broker delivers at most once, and control messages are not replayed), so try again once it
+   * is back; the commands are idempotent.
+   */
+  async send(message: ControlMessage): Promise<void> {
+    await this.inner.publish(CONTROL_CHANNEL, JSON.stringify(message))
+    if (this.inner.ready === false) {
+      throw new SwitchboardError('INTERNAL', 'The broker is down: other nodes may not have received the command; try again once it is back.')
+    }
   }
 
   private receive(payload: string): void {

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { MemoryBroker } from '../../src/engines/memory/memory-broker.js'
 import { room } from '../channels/fixtures/test-channels.js'
 import { startTestServer } from '../../src/testing/test-server.js'
 import { TestClient } from '../../src/testing/test-client.js'
@@ -63,4 +64,23 @@ t.test('cluster member › nodes() lists this node with its connections', async 
     nodes = await server.switchboard.nodes()
   }
   t.match(nodes, [{ id: 'solo', connections: 1 }])
+})
+
+t.test('cluster member › disconnectUser while the broker is down closes here and rejects INTERNAL, so the caller retries', async t => {
+  /** A memory broker that says it is not live, as the Redis broker does while its connection is down. */
+  class DownBroker extends MemoryBroker {
+    down = false
+    get ready(): boolean {
+      return !this.down
+    }
+  }
+  const broker = new DownBroker()
+  const server = await startTestServer({ channels: [room], engines: { broker } })
+  t.teardown(() => server.close())
+  const eve = await server.connect('eve')
+  broker.down = true
+  await t.rejects(server.switchboard.disconnectUser('eve'), { code: 'INTERNAL', message: /other nodes may not have received/ })
+  t.match(await eve.waitClosed(), { code: 4003 }, 'this node applied it')
+  broker.down = false
+  await server.switchboard.disconnectUser('eve')
 })
