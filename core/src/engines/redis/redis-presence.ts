@@ -56,6 +56,8 @@ export class RedisPresence implements Presence {
   readonly #resetListeners: ListenerSet<[]>
   readonly #timer: NodeJS.Timeout
   #tick: Promise<void> | undefined
+  /** The sweep in progress, apart from the beat: a long sweep (a dead node with many channels, a slow Redis) must not delay the next beats past the heartbeat's TTL. */
+  #sweeping: Promise<void> | undefined
   /** Set once this node's heartbeat was written: a heartbeat found missing after that means a reset. */
   #established = false
   /**
@@ -201,6 +203,7 @@ export class RedisPresence implements Presence {
     this.#closing ??= (async () => {
       clearInterval(this.#timer)
       await this.#tick
+      await this.#sweeping
       if (this.#owned) await closeClient(this.#client)
     })()
     return this.#closing
@@ -228,17 +231,31 @@ export class RedisPresence implements Presence {
     return tick
   }
 
-  /** One beat (then one sweep), unless the previous ones still run; failures are logged. */
+  /** One beat unless the previous one still runs, then (with `sweep`) one sweep unless the previous sweep still runs; failures are logged. */
   #run(sweep: boolean): void {
-    if (this.#tick !== undefined || this.#closing !== undefined) return
-    this.#tick = (async () => {
+    if (this.#closing !== undefined) return
+    if (this.#tick === undefined) {
+      this.#tick = (async () => {
+        try {
+          await this.#beat()
+        } catch (error) {
+          this.#logger?.warn({ err: error, node: this.#nodeId }, 'presence heartbeat failed')
+        } finally {
+          this.#tick = undefined
+        }
+      })()
+    }
+    // The sweep follows the beat of its tick, unless the previous sweep still runs.
+    if (!sweep || this.#sweeping !== undefined) return
+    const beat = this.#tick
+    this.#sweeping = (async () => {
       try {
-        await this.#beat()
-        if (sweep && this.#closing === undefined) await this.#sweep()
+        await beat
+        if (this.#closing === undefined) await this.#sweep()
       } catch (error) {
-        this.#logger?.warn({ err: error, node: this.#nodeId }, 'presence heartbeat or sweep failed')
+        this.#logger?.warn({ err: error, node: this.#nodeId }, 'presence sweep failed')
       } finally {
-        this.#tick = undefined
+        this.#sweeping = undefined
       }
     })()
   }

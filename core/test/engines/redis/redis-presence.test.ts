@@ -167,6 +167,45 @@ t.test('RedisPresence (Redis-specific)', async (t) => {
     t.same(await leaves(restarted, 1), [{ channel: room, user: 'alice' }], 'registered afterwards, still told')
   })
 
+  t.test('heartbeat › a sweep that takes long does not hold up the beats', async (t) => {
+    const client = new Redis(REDIS_URL)
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let sweepStuck!: () => void
+    const stuck = new Promise<void>((resolve) => (sweepStuck = resolve))
+    // A sweep starts by listing the registered nodes: hold it there, as a slow Redis would.
+    const smembers = client.smembers.bind(client) as (key: string) => Promise<string[]>
+    ;(client as unknown as { smembers: (key: string) => Promise<string[]> }).smembers = async (key) => {
+      sweepStuck()
+      await gate
+      return smembers(key)
+    }
+    let beats = 0
+    let beaten: (() => void) | undefined
+    const evalsha = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>
+    ;(client as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = (...args) => {
+      beats += 1
+      beaten?.()
+      return evalsha(...args)
+    }
+    const presence = new RedisPresence({ redis: client, prefix, nodeId: `slow-sweep-${randomUUID()}`, ttlMs: 300 })
+    t.teardown(async () => {
+      release()
+      await retire([presence])
+      await closeClient(client)
+    })
+    await stuck
+    const before = beats
+    // Three more beats (one every 100 ms) while the sweep is still held.
+    await new Promise<void>((resolve) => {
+      beaten = () => {
+        if (beats >= before + 3) resolve()
+      }
+    })
+    t.ok(beats >= before + 3, `beats went on during the sweep (${beats - before})`)
+    t.equal(await admin.exists(`${prefix}:node:${presence.nodeId}`), 1, 'the heartbeat is alive')
+  })
+
   t.test('reset › onReset is called when the heartbeat vanished (Redis lost its data)', async (t) => {
     const a = node(t, { ttlMs: 300 })
     const room = `room:${randomUUID()}`
