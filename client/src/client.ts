@@ -51,7 +51,14 @@ export interface ChannelOptions {
   ackMode?: AckMode
 }
 
-type TimerName = 'reconnect' | 'connect'
+type TimerName = 'reconnect' | 'connect' | 'stable'
+
+/**
+ * How long a connection must stay up before the reconnect backoff starts again from its first
+ * delay: a server that closes right after `connected` (rate limit 4029, a failing handler 1011, a
+ * slow consumer 4008 during a big replay) is retried with growing delays, not every second.
+ */
+export const STABLE_CONNECTION_MS = 5_000
 
 /**
  * A Switchboard client: one WebSocket connection (re-established with backoff when it drops),
@@ -305,7 +312,7 @@ export class SwitchboardClient<M extends ChannelMapLike = UntypedChannelMap> {
     this.clearTimer('connect')
     this.ready = true
     this.refusedToken = undefined
-    this.backoff.reset()
+    this.setTimer('stable', STABLE_CONNECTION_MS, () => this.backoff.reset())
     const info: ConnectionInfo = {
       session: String(frame['session']),
       user: String(frame['user']),
@@ -381,6 +388,7 @@ export class SwitchboardClient<M extends ChannelMapLike = UntypedChannelMap> {
   private dropSocket(): void {
     this.socket = undefined
     this.ready = false
+    this.clearTimer('stable')
     this.heartbeat.stop()
     this.clearTimer('connect')
     this.refresher.stop()

@@ -101,3 +101,22 @@ t.test('reconnect › the server restarts while messages are published: exactly 
   t.ok(pendingAtRestart > 0, `publishes were still unanswered when the node went down (${pendingAtRestart})`)
   checkExactlyOnce(t, inbox, results)
 })
+
+t.test('reconnect › a server that closes right after connected is retried with growing delays, not at the first delay each time', async t => {
+  // Every connection is closed just after its `connected` (as a rate-limited or failing server would).
+  const node = await startNode({ config: { hooks: { onConnect: session => void setTimeout(() => session.close(1011, 'failing'), 0) } } })
+  t.teardown(() => node.close())
+  const client = createClient({ url: node.url, getToken: () => token('alice'), reconnect: { minDelayMs: 10, maxDelayMs: 5_000, factor: 2 } })
+  t.teardown(() => client.close())
+  const delays: number[] = []
+  const enough = new Promise<void>(resolve =>
+    client.on('state', change => {
+      if (change.state === 'reconnecting' && change.delayMs !== undefined) delays.push(change.delayMs)
+      if (delays.length === 8) resolve()
+    }),
+  )
+  client.connect()
+  await within(enough, 30_000, 'eight reconnects')
+  // Reset at every `connected`, each delay would be 10–20 ms; growing, retry n may wait up to 10 + 10 × 2^n.
+  t.ok(Math.max(...delays) > 20, `the delays grew: ${delays.join(', ')} ms`)
+})
