@@ -156,9 +156,9 @@ export class Subscription<Data = unknown> {
 
   /** A connection became ready: subscribe again, resuming after the last delivered message. */
   connected(): void {
-    this.sent = false
-    this.active = false
-    if (this.wanted) this.send('resume')
+    // `disconnected()` cleared `sent`: when it is set, a `connected` or `state` listener already
+    // subscribed on this connection, and the subscribe is not sent twice.
+    if (this.wanted && !this.sent) this.send('resume')
   }
 
   /** The connection dropped. Pending acks wait for the next one. */

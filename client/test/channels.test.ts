@@ -3,6 +3,7 @@ import { createClient, type SwitchboardClient, type ClientErrorEvent, type Prese
 import { msgpackCodec } from '../src/msgpack.js'
 import type { TestChannels } from './helpers/channels.js'
 import { startNode, token } from './helpers/node.js'
+import { spySockets } from './helpers/spy-socket.js'
 import { connected, Inbox, range, within } from './helpers/wait.js'
 
 const node = await startNode()
@@ -163,4 +164,14 @@ t.test('channels › the msgpack codec speaks switchboard.v1.msgpack', async t =
   // Fields set to undefined are left out, as in JSON (nil would be refused: `n` is an optional integer, `before` an optional seq).
   t.match(await room.publish({ text: 'undefined n', n: undefined }), { seq: 3 }, 'an undefined field in data')
   t.same((await room.history({ before: undefined, limit: 2 })).map(m => m.seq), [2, 3], 'an undefined option of history')
+})
+
+t.test('channels › subscribing from a connected listener sends one subscribe, not two', async t => {
+  const spy = spySockets()
+  const alice = client('alice', { WebSocket: spy.WebSocket })
+  const subscribed = new Promise<unknown>(resolve => alice.on('connected', () => resolve(alice.channel('room:listener').subscribe())))
+  alice.connect()
+  await subscribed
+  await alice.channel('room:listener').history()
+  t.equal(spy.received.filter(f => f.type === 'subscribed' && f['channel'] === 'room:listener').length, 1, 'one subscribed reply')
 })
