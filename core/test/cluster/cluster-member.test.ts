@@ -1,5 +1,6 @@
 import t from 'tap'
 import { MemoryBroker } from '../../src/engines/memory/memory-broker.js'
+import { MemoryPresence } from '../../src/engines/memory/memory-presence.js'
 import { room } from '../channels/fixtures/test-channels.js'
 import { startTestServer } from '../../src/testing/test-server.js'
 import { TestClient } from '../../src/testing/test-client.js'
@@ -83,4 +84,29 @@ t.test('cluster member › disconnectUser while the broker is down closes here a
   t.match(await eve.waitClosed(), { code: 4003 }, 'this node applied it')
   broker.down = false
   await server.switchboard.disconnectUser('eve')
+})
+
+t.test('cluster member › a connection whose release failed (presence unreachable) is removed later, not counted against the user for good', async t => {
+  /** Memory presence whose next `remove`s fail, as with Redis unreachable. */
+  class FlakyPresence extends MemoryPresence {
+    failRemoves = 0
+    override async remove(channel: string, user: string, connectionId: string): Promise<boolean> {
+      if (this.failRemoves > 0) {
+        this.failRemoves -= 1
+        throw new Error('connection is closed')
+      }
+      return super.remove(channel, user, connectionId)
+    }
+  }
+  const presence = new FlakyPresence()
+  let disconnected!: () => void
+  const gone = new Promise<void>(resolve => (disconnected = resolve))
+  const server = await startTestServer({ channels: [room], engines: { presence }, maxConnectionsPerUser: 1, hooks: { onDisconnect: () => disconnected() } })
+  t.teardown(() => server.close())
+  const first = await server.connect('gina')
+  presence.failRemoves = 1
+  await first.close()
+  await gone
+  const again = await server.connect('gina')
+  t.equal((await again.request({ type: 'ping' })).type, 'pong', 'the slot of the closed connection was freed on the next connect')
 })
