@@ -70,6 +70,12 @@ export class ChannelHub implements ChannelLayer {
   private readonly published = new Set<Promise<void>>()
   /** The `rebuildAll` in progress, if any. */
   private rebuilding: Promise<number> | undefined
+  /**
+   * Presence entries whose removal failed (the presence engine unreachable), by channel and
+   * connection: removed again every `redeliveryRebuildMs`, so the user does not stay present
+   * for as long as this node lives.
+   */
+  private readonly unremoved = new Map<string, { readonly channel: string; readonly session: Session }>()
   /** Removes the engine listeners registered by the constructor. */
   private readonly unlisten: (() => void)[] = []
 
@@ -89,7 +95,10 @@ export class ChannelHub implements ChannelLayer {
       deps.metrics,
       deps.logger,
     )
-    this.rebuildTimer = setInterval(() => void this.rebuildAll(), deps.redelivery.rebuildMs)
+    this.rebuildTimer = setInterval(() => {
+      void this.rebuildAll()
+      void this.retryUnremoved()
+    }, deps.redelivery.rebuildMs)
     const unlisten = this.unlisten
     // The broker may have dropped payloads while it was away, and Redis may have lost the queue's jobs.
     const onReconnect = deps.broker.onReconnect?.(() => {
@@ -451,10 +460,40 @@ export class ChannelHub implements ChannelLayer {
     const channel = resolved.name
     session.subscriptions.delete(channel)
     await this.table.remove(channel, session)
-    if (resolved.definition.presence && (await this.deps.presence.remove(channel, session.user, session.id))) {
-      await this.table.publish(channel, { type: 'leave', channel, user: session.user })
-    }
+    if (resolved.definition.presence) await this.leavePresence(channel, session)
     if (resolved.definition.delivery === 'at-least-once' && !this.hasAtLeastOnce(session)) await this.table.removeUserConnection(session)
+  }
+
+  /** Removes the session's presence entry in `channel`, announcing `leave` for a user's last; a failure is logged and tried again later (see `unremoved`). */
+  private async leavePresence(channel: string, session: Session): Promise<void> {
+    let left: boolean
+    try {
+      left = await this.deps.presence.remove(channel, session.user, session.id)
+    } catch (err) {
+      this.unremoved.set(`${channel}\u0000${session.id}`, { channel, session })
+      this.deps.logger.warn({ err, channel, session: session.id }, 'leaving presence failed; trying again later')
+      return
+    }
+    if (left) await this.table.publish(channel, { type: 'leave', channel, user: session.user })
+  }
+
+  /** Tries the failed presence removals again; stops at the first failure (still unreachable). */
+  private async retryUnremoved(): Promise<void> {
+    for (const [key, { channel, session }] of this.unremoved) {
+      // Subscribed again meanwhile: the entry is wanted now.
+      if (!session.closed && session.subscriptions.has(channel)) {
+        this.unremoved.delete(key)
+        continue
+      }
+      let left: boolean
+      try {
+        left = await this.deps.presence.remove(channel, session.user, session.id)
+      } catch {
+        return
+      }
+      this.unremoved.delete(key)
+      if (left) await this.table.publish(channel, { type: 'leave', channel, user: session.user }).catch(err => this.deps.logger.warn({ err, channel }, 'announcing a leave failed'))
+    }
   }
 
   private hasAtLeastOnce(session: Session): boolean {
