@@ -1,19 +1,7 @@
 import t from 'tap'
-import { MemoryPresence } from '../../src/engines/memory/memory-presence.js'
 import { startTestServer } from '../../src/testing/test-server.js'
 import { room } from './fixtures/test-channels.js'
-
-/** Memory presence whose next `remove`s fail, as with Redis unreachable for a while. */
-class FlakyPresence extends MemoryPresence {
-  failRemoves = 0
-  override async remove(channel: string, user: string, connectionId: string): Promise<boolean> {
-    if (this.failRemoves > 0) {
-      this.failRemoves -= 1
-      throw new Error('connection is closed')
-    }
-    return super.remove(channel, user, connectionId)
-  }
-}
+import { FlakyPresence } from '../helpers/flaky-presence.js'
 
 t.test('presence › a removal that failed is tried again: the user leaves, announced, instead of staying present', async t => {
   const presence = new FlakyPresence()

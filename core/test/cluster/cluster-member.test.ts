@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryBroker } from '../../src/engines/memory/memory-broker.js'
-import { MemoryPresence } from '../../src/engines/memory/memory-presence.js'
+import { FlakyPresence } from '../helpers/flaky-presence.js'
 import { room } from '../channels/fixtures/test-channels.js'
 import { startTestServer } from '../../src/testing/test-server.js'
 import { TestClient } from '../../src/testing/test-client.js'
@@ -87,17 +87,6 @@ t.test('cluster member › disconnectUser while the broker is down closes here a
 })
 
 t.test('cluster member › a connection whose release failed (presence unreachable) is removed later, not counted against the user for good', async t => {
-  /** Memory presence whose next `remove`s fail, as with Redis unreachable. */
-  class FlakyPresence extends MemoryPresence {
-    failRemoves = 0
-    override async remove(channel: string, user: string, connectionId: string): Promise<boolean> {
-      if (this.failRemoves > 0) {
-        this.failRemoves -= 1
-        throw new Error('connection is closed')
-      }
-      return super.remove(channel, user, connectionId)
-    }
-  }
   const presence = new FlakyPresence()
   let disconnected!: () => void
   const gone = new Promise<void>(resolve => (disconnected = resolve))
